@@ -1,0 +1,66 @@
+# socialstream: every target installs what it needs into .venv first.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+DEMO_DURATION ?= 0
+
+.PHONY: install demo test lint typecheck unit integration bench kafka-up kafka-down kafka-status lock clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.11+ is needed"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $@
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy -p socialstream
+	$(BIN)/mypy tests bench
+	$(BIN)/socialstream schemas check
+
+typecheck: lint
+
+# The whole suite: unit, contract and integration (a real Kafka broker is started if
+# KAFKA_BOOTSTRAP_SERVERS is not set and no Docker engine answers).
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+unit: $(STAMP)
+	$(BIN)/pytest -m "not integration" $(PYTEST_ARGS)
+
+integration: $(STAMP)
+	$(BIN)/pytest -m integration $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	$(BIN)/socialstream demo --duration $(DEMO_DURATION)
+
+bench: $(STAMP)
+	@ls bench/*.py >/dev/null 2>&1 || { echo "no benchmarks yet"; exit 0; }
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+kafka-up: $(STAMP)
+	$(BIN)/socialstream kafka up
+
+kafka-down: $(STAMP)
+	$(BIN)/socialstream kafka down
+
+kafka-status: $(STAMP)
+	$(BIN)/socialstream kafka status
+
+# Re-pin every dependency (run after changing pyproject.toml's dependencies).
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet ".[dev]"
+	.lock-venv/bin/pip freeze --exclude socialstream | sort > constraints.txt
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info src/*.egg-info

@@ -1,0 +1,1 @@
+"""Source connectors, one sub-package a vendor API."""

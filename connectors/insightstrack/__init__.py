@@ -1,0 +1,1 @@
+"""X InsightsTrack: stream event models and their Kafka records."""

@@ -1,0 +1,1 @@
+"""Polled sources: Crimson Hexagon monitor metrics and the sentiment-history series."""

@@ -1,0 +1,1 @@
+"""Talkwalker streaming API v2: chunk models and their Kafka records."""

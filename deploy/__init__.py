@@ -1,0 +1,1 @@
+"""Deployment helpers: the local Kafka launcher (and, later, container and chart files)."""

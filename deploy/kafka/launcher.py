@@ -1,0 +1,316 @@
+"""Run a real Apache Kafka broker (KRaft, broker and controller in one JVM) on loopback.
+
+The jars of `org.apache.kafka:kafka_2.13` (the version pinned in `pom.xml` beside this file) and
+their dependencies are fetched once with Maven into a cache directory that later runs reuse. Each
+broker gets its own data directory, is formatted with a fresh cluster id, listens on free
+127.0.0.1 ports, and is configured so that transactions work on a single node.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+POM = HERE / "pom.xml"
+LOG4J_CONFIG = HERE / "log4j2.properties"
+CACHE_ENV = "SOCIALSTREAM_CACHE_DIR"
+
+
+class LauncherError(RuntimeError):
+    """The broker could not be fetched, formatted or started; the message says why."""
+
+
+def kafka_version() -> str:
+    match = re.search(r"<kafka\.version>([^<]+)</kafka\.version>", POM.read_text())
+    if match is None:
+        raise LauncherError(f"no <kafka.version> in {POM}")
+    return match.group(1)
+
+
+def cache_dir() -> Path:
+    root = os.environ.get(CACHE_ENV)
+    base = Path(root) if root else Path.home() / ".cache" / "socialstream"
+    return base / f"kafka-{kafka_version()}"
+
+
+def state_file() -> Path:
+    return cache_dir().parent / "broker-state.json"
+
+
+def ensure_jars(timeout_s: float = 900.0) -> Path:
+    """The directory holding the broker's jars, fetched with Maven on first use."""
+    lib = cache_dir() / "lib"
+    marker = lib / ".complete"
+    pom_hash = hashlib.sha256(POM.read_bytes()).hexdigest()
+    if marker.is_file() and marker.read_text().strip() == pom_hash:
+        return lib
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise LauncherError("Maven (mvn) is needed once to fetch the Kafka jars; install maven")
+    if lib.exists():
+        shutil.rmtree(lib)
+    lib.mkdir(parents=True)
+    log.info("fetching Apache Kafka %s jars with Maven into %s", kafka_version(), lib)
+    result = subprocess.run(
+        [
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(POM),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={lib}",
+            "-DincludeScope=runtime",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+    if result.returncode != 0:
+        tail = (result.stdout + result.stderr)[-2000:]
+        raise LauncherError(f"Maven could not fetch the Kafka jars:\n{tail}")
+    marker.write_text(pom_hash)
+    return lib
+
+
+def _java() -> str:
+    java = shutil.which("java")
+    if java is None:
+        raise LauncherError("Java 17 or newer is needed to run the local Kafka broker")
+    return java
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cluster_id() -> str:
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def server_properties(data_dir: Path, port: int, controller_port: int) -> str:
+    return "\n".join(
+        [
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.bootstrap.servers=127.0.0.1:{controller_port}",
+            f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+            "controller.listener.names=CONTROLLER",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name=PLAINTEXT",
+            f"log.dirs={data_dir / 'log'}",
+            "num.partitions=1",
+            "default.replication.factor=1",
+            "auto.create.topics.enable=false",
+            # One node: internal topics (offsets, transactions, share state) with one replica.
+            "offsets.topic.replication.factor=1",
+            "offsets.topic.num.partitions=4",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "transaction.state.log.num.partitions=4",
+            "share.coordinator.state.topic.replication.factor=1",
+            "share.coordinator.state.topic.min.isr=1",
+            "group.initial.rebalance.delay.ms=0",
+            # Let tests see fencing/abort outcomes quickly.
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms=5000",
+            "",
+        ]
+    )
+
+
+@dataclass
+class KafkaBroker:
+    """One local broker. `start()` returns once it answers metadata requests."""
+
+    data_dir: Path
+    port: int
+    controller_port: int
+    pid: int | None = None
+    _process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def create(cls, data_dir: Path | None = None, port: int | None = None) -> KafkaBroker:
+        directory = data_dir or Path(tempfile.mkdtemp(prefix="socialstream-kafka-"))
+        directory.mkdir(parents=True, exist_ok=True)
+        return cls(directory, port or free_port(), free_port())
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "broker.log"
+
+    def _command(self, lib: Path, *args: str, heap: str = "-Xmx768m") -> list[str]:
+        return [
+            _java(),
+            heap,
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
+            "-cp",
+            f"{lib}/*",
+            *args,
+        ]
+
+    def start(self, timeout_s: float = 120.0, detach: bool = False) -> KafkaBroker:
+        lib = ensure_jars()
+        config = self.data_dir / "server.properties"
+        config.write_text(server_properties(self.data_dir, self.port, self.controller_port))
+        fmt = subprocess.run(
+            self._command(
+                lib,
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                _cluster_id(),
+                "--standalone",
+                "-c",
+                str(config),
+                heap="-Xmx256m",
+            ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if fmt.returncode != 0:
+            raise LauncherError(f"formatting the KRaft log dir failed:\n{fmt.stdout}{fmt.stderr}")
+        with self.log_file.open("ab") as out:
+            self._process = subprocess.Popen(
+                self._command(lib, "kafka.Kafka", str(config)),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=detach,
+            )
+        self.pid = self._process.pid
+        self._wait_ready(timeout_s)
+        return self
+
+    def _wait_ready(self, timeout_s: float) -> None:
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers, "log_level": 0})
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                raise LauncherError(
+                    f"the broker exited with {self._process.returncode}; see {self.log_file}:\n"
+                    + self.log_file.read_text(errors="replace")[-3000:]
+                )
+            try:
+                metadata = admin.list_topics(timeout=2)
+                if metadata.brokers:
+                    return
+            except Exception:
+                time.sleep(0.3)
+                continue
+        self.stop()
+        raise LauncherError(f"the broker did not answer within {timeout_s}s; see {self.log_file}")
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """SIGTERM (a clean controlled shutdown), SIGKILL if it has not exited in time."""
+        if self.pid is None:
+            return
+        _terminate(self.pid, timeout_s, self._process)
+        self.pid = None
+
+    def save_state(self) -> None:
+        state_file().parent.mkdir(parents=True, exist_ok=True)
+        state_file().write_text(
+            json.dumps(
+                {
+                    "pid": self.pid,
+                    "bootstrap_servers": self.bootstrap_servers,
+                    "data_dir": str(self.data_dir),
+                    "port": self.port,
+                    "controller_port": self.controller_port,
+                }
+            )
+        )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _terminate(pid: int, timeout_s: float, process: subprocess.Popen[bytes] | None) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None:
+            if process.poll() is not None:
+                return
+        elif not _alive(pid):
+            return
+        time.sleep(0.2)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    if process is not None:
+        process.wait(10)
+
+
+def up(port: int | None = None) -> dict[str, object]:
+    """Start a detached broker that outlives this process (for `socialstream kafka up`)."""
+    current = status()
+    if current.get("running"):
+        return current
+    broker = KafkaBroker.create(cache_dir().parent / "broker-data", port)
+    if broker.data_dir.exists():
+        shutil.rmtree(broker.data_dir)
+        broker.data_dir.mkdir(parents=True)
+    broker.start(detach=True)
+    broker.save_state()
+    return status()
+
+
+def status() -> dict[str, object]:
+    path = state_file()
+    if not path.is_file():
+        return {"running": False}
+    state: dict[str, object] = json.loads(path.read_text())
+    pid = state.get("pid")
+    state["running"] = isinstance(pid, int) and _alive(pid)
+    return state
+
+
+def down() -> dict[str, object]:
+    current = status()
+    pid = current.get("pid")
+    if current.get("running") and isinstance(pid, int):
+        _terminate(pid, 30.0, None)
+    state_file().unlink(missing_ok=True)
+    return {"running": False, "stopped_pid": pid if current.get("running") else None}

@@ -1,0 +1,1 @@
+"""Stream processors: enrichment, sentiment joining, write-back."""

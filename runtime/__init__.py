@@ -1,0 +1,1 @@
+"""What every connector and processor shares, like Kafka Connect's connect-runtime."""

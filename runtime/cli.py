@@ -1,0 +1,249 @@
+"""The `socialstream` command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from socialstream.runtime.logs import setup_logging
+from socialstream.runtime.output import emit, table
+from socialstream.runtime.redaction import secrets
+from socialstream.runtime.settings import Settings
+
+app = typer.Typer(
+    name="socialstream",
+    help="Social-listening data into Apache Kafka: connectors, processors and their tools.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,  # rich tracebacks print locals, which may hold secrets
+)
+topics_app = typer.Typer(help="Kafka topics, declared once.", no_args_is_help=True)
+schemas_app = typer.Typer(help="The Avro schemas of every record.", no_args_is_help=True)
+kafka_app = typer.Typer(help="A local Apache Kafka broker for laptops.", no_args_is_help=True)
+config_app = typer.Typer(help="Settings.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+app.add_typer(schemas_app, name="schemas")
+app.add_typer(kafka_app, name="kafka")
+app.add_typer(config_app, name="config")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON (the default when piped).")]
+
+
+def load_settings() -> Settings:
+    """Settings from the environment and SOCIALSTREAM_CONFIG, with logging set up from them."""
+    try:
+        settings = Settings()
+    except Exception as exc:
+        typer.echo(f"error: invalid settings: {exc}", err=True)
+        raise typer.Exit(2) from None
+    secrets.add(*settings.secret_values())
+    setup_logging(settings.log.level, settings.log.format)
+    return settings
+
+
+@config_app.command("show")
+def config_show(as_json: JsonFlag = False) -> None:
+    """Print the effective settings, secrets masked."""
+    settings = load_settings()
+    data = settings.masked()
+    lines = []
+
+    def walk(prefix: str, value: object) -> None:
+        if isinstance(value, dict) and value:
+            for key, item in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), item)
+        else:
+            lines.append((prefix, value))
+
+    walk("", data)
+    emit(data, as_json, table(["setting", "value"], lines))
+
+
+@topics_app.command("apply")
+def topics_apply(as_json: JsonFlag = False) -> None:
+    """Create every declared topic that is missing; report drift of existing ones."""
+    from socialstream.runtime.topics import Action, apply_topics
+
+    settings = load_settings()
+    reports = apply_topics(settings.kafka, settings.topics)
+    created = sum(r.action is Action.CREATED for r in reports)
+    drifted = sum(r.action is Action.DRIFT for r in reports)
+    summary = (
+        f"{created} created, {len(reports) - created - drifted} unchanged, {drifted} with drift"
+    )
+    if created == 0:
+        summary += ": nothing changed"
+    rows = [(r.topic, r.action.value, "; ".join(r.drift)) for r in reports]
+    emit(
+        {
+            "created": created,
+            "drift": drifted,
+            "changed": created > 0,
+            "topics": [
+                {"topic": r.topic, "action": r.action.value, "drift": list(r.drift)}
+                for r in reports
+            ],
+        },
+        as_json,
+        table(["topic", "action", "drift (not changed)"], rows) + f"\n\n{summary}",
+    )
+
+
+@schemas_app.command("export")
+def schemas_export(
+    target: Annotated[Path, typer.Argument(help="Directory to write the .avsc files into.")],
+) -> None:
+    """Write the shipped .avsc set into TARGET."""
+    from socialstream.schemas.compatibility import export
+
+    for path in export(target):
+        typer.echo(str(path))
+
+
+@schemas_app.command("check")
+def schemas_check(
+    baseline: Annotated[
+        Path | None, typer.Option(help="Baseline directory (default: the committed one).")
+    ] = None,
+    schema_dir: Annotated[
+        Path | None, typer.Option(help="Schemas to check (default: the shipped ones).")
+    ] = None,
+) -> None:
+    """Fail when a schema is not BACKWARD compatible with its baseline."""
+    from socialstream.schemas import BASELINE_DIR, SCHEMA_DIR
+    from socialstream.schemas.compatibility import check_backward
+
+    problems = check_backward(schema_dir or SCHEMA_DIR, baseline or BASELINE_DIR)
+    for problem in problems:
+        typer.echo(str(problem), err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo("all schemas are BACKWARD compatible with the baseline")
+
+
+@kafka_app.command("up")
+def kafka_up(
+    port: Annotated[int | None, typer.Option(help="Broker port (default: a free one).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Start a local broker in the background (fetches the Kafka jars on first use)."""
+    from socialstream.deploy.kafka import launcher
+
+    setup_logging("INFO", "text")
+    state = launcher.up(port)
+    emit(
+        state,
+        as_json,
+        f"Kafka is up at {state.get('bootstrap_servers')}\n"
+        f"export SOCIALSTREAM_KAFKA__BOOTSTRAP_SERVERS={state.get('bootstrap_servers')}",
+    )
+
+
+@kafka_app.command("down")
+def kafka_down(as_json: JsonFlag = False) -> None:
+    """Stop the local broker started by `kafka up`."""
+    from socialstream.deploy.kafka import launcher
+
+    state = launcher.down()
+    emit(state, as_json, "Kafka stopped" if state.get("stopped_pid") else "Kafka was not running")
+
+
+@kafka_app.command("status")
+def kafka_status(as_json: JsonFlag = False) -> None:
+    """Say whether the local broker runs, and where."""
+    from socialstream.deploy.kafka import launcher
+
+    state = launcher.status()
+    text = (
+        f"running at {state['bootstrap_servers']} (pid {state['pid']})"
+        if state.get("running")
+        else "not running"
+    )
+    emit(state, as_json, text)
+    if not state.get("running"):
+        raise typer.Exit(1)
+
+
+@app.command("simulate")
+def simulate(
+    api: Annotated[str, typer.Argument(help="example | schema-registry")],
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: a free one).")] = 0,
+) -> None:
+    """Serve a fake upstream API on loopback until Ctrl-C."""
+    from socialstream.simulators.base import SimulatorServer
+
+    server: SimulatorServer
+    if api == "example":
+        from socialstream.simulators.linestream import LineStreamSimulator
+
+        server = LineStreamSimulator(port=port).server
+    elif api == "schema-registry":
+        from socialstream.simulators.schema_registry import SchemaRegistrySimulator
+
+        server = SchemaRegistrySimulator(port=port).server
+    else:
+        typer.echo(f"error: unknown api {api!r}; choose example or schema-registry", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"{api} simulator on {server.url}", err=True)
+    server.serve_forever()
+
+
+@app.command("demo")
+def demo(
+    duration: Annotated[float, typer.Option(help="Seconds to run; 0 runs until Ctrl-C.")] = 0.0,
+) -> None:
+    """Start a local broker (unless SOCIALSTREAM_KAFKA__BOOTSTRAP_SERVERS is set), the
+    simulators and the pipeline, and show records flowing."""
+    import os
+
+    from socialstream.runtime.demo import run_demo
+
+    settings = load_settings()
+    broker = None
+    if "SOCIALSTREAM_KAFKA__BOOTSTRAP_SERVERS" not in os.environ:
+        from socialstream.deploy.kafka.launcher import KafkaBroker
+
+        typer.echo("starting a local Kafka broker (first run fetches its jars)...", err=True)
+        broker = KafkaBroker.create().start()
+        settings.kafka.bootstrap_servers = broker.bootstrap_servers
+    try:
+        totals = run_demo(settings, duration)
+    finally:
+        if broker is not None:
+            broker.stop()
+    typer.echo(
+        "records committed and read back: "
+        + ", ".join(f"{topic}={count}" for topic, count in sorted(totals.items()))
+    )
+    if not totals:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Run the CLI; an unexpected error is one redacted line (the traceback with DEBUG logs)."""
+    import logging
+
+    from socialstream.runtime.redaction import redact_text
+
+    try:
+        app(prog_name="socialstream", standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.exit(130)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        logging.getLogger("socialstream").debug("command failed", exc_info=True)
+        print(redact_text(f"error: {type(exc).__name__}: {exc}"), file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+"""Avro on the wire, in one of two encodings every Avro consumer understands.
+
+* Without a schema registry: Avro single-object encoding (`C3 01`, the 8-byte little-endian
+  CRC-64-AVRO fingerprint of the schema's canonical form, then the binary body). Any Avro library
+  decodes it with the shipped `.avsc` files; `SingleObjectCodec().decode(value)` does it here.
+* With `SCHEMA_REGISTRY_URL`: Confluent wire format (`00`, a 4-byte big-endian schema id, the
+  body), schemas registered under `<topic>-value` with BACKWARD compatibility.
+
+Decoding resolves the writer's schema against the current shipped schema of the same name, so
+records written by an older release read with today's fields and defaults.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import threading
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import fastavro
+from fastavro.schema import fingerprint, to_parsing_canonical_form
+
+from socialstream.schemas import BASELINE_DIR, full_name, load_schema, schema_names
+
+SINGLE_OBJECT_MAGIC = b"\xc3\x01"
+CONFLUENT_MAGIC = b"\x00"
+
+
+class DecodeError(ValueError):
+    """Bytes that are not a record this codec can read (wrong magic, unknown schema, bad body)."""
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A decoded record: the Avro full name of its schema and its value."""
+
+    schema: str
+    value: dict[str, Any]
+
+
+class Codec(Protocol):
+    """What producers and consumers need from an encoding."""
+
+    def encode(self, schema_name: str, record: dict[str, Any], topic: str) -> bytes: ...
+
+    def decode(self, data: bytes, topic: str | None = None) -> Decoded: ...
+
+
+def _parse(schema: dict[str, Any]) -> Any:
+    return fastavro.parse_schema(schema, _write_hint=False)
+
+
+def _fingerprint(schema: dict[str, Any]) -> bytes:
+    # fastavro returns the CRC-64-AVRO value as little-endian hex, the byte order the spec wants.
+    return bytes.fromhex(fingerprint(to_parsing_canonical_form(schema), "CRC-64-AVRO"))
+
+
+def _body(parsed: Any, record: dict[str, Any]) -> bytes:
+    out = io.BytesIO()
+    fastavro.schemaless_writer(out, parsed, record)
+    return out.getvalue()
+
+
+def _read_body(payload: bytes, writer: Any, reader: Any | None) -> dict[str, Any]:
+    try:
+        value = fastavro.schemaless_reader(io.BytesIO(payload), writer, reader)
+    except Exception as exc:  # fastavro raises many types on corrupt bytes
+        raise DecodeError(f"corrupt Avro body: {type(exc).__name__}: {exc}") from None
+    if not isinstance(value, dict):
+        raise DecodeError("Avro body is not a record")
+    return value
+
+
+class _ShippedSchemas:
+    """The shipped schemas parsed once: by name, by full name and by fingerprint."""
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, Any] = {}
+        self.by_full_name: dict[str, Any] = {}
+        self.fingerprints: dict[str, bytes] = {}
+        self.by_fingerprint: dict[bytes, tuple[str, Any]] = {}
+        for name in schema_names():
+            raw = load_schema(name)
+            parsed = _parse(raw)
+            self.by_name[name] = parsed
+            self.by_full_name[full_name(name)] = parsed
+            fp = _fingerprint(raw)
+            self.fingerprints[name] = fp
+            self.by_fingerprint[fp] = (full_name(name), parsed)
+        # Older released versions stay decodable after a compatible change.
+        for path in BASELINE_DIR.glob("*.avsc"):
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            fp = _fingerprint(raw)
+            if fp not in self.by_fingerprint:
+                name = f"{raw.get('namespace', '')}.{raw['name']}".lstrip(".")
+                self.by_fingerprint[fp] = (name, _parse(raw))
+
+    def parsed(self, schema_name: str) -> Any:
+        try:
+            return self.by_name[schema_name]
+        except KeyError:
+            raise KeyError(f"no schema named {schema_name!r}") from None
+
+
+_shipped: _ShippedSchemas | None = None
+_shipped_lock = threading.Lock()
+
+
+def shipped() -> _ShippedSchemas:
+    global _shipped
+    with _shipped_lock:
+        if _shipped is None:
+            _shipped = _ShippedSchemas()
+        return _shipped
+
+
+class SingleObjectCodec:
+    """Avro single-object encoding with the shipped schemas; needs no registry."""
+
+    def __init__(self) -> None:
+        self._schemas = shipped()
+
+    def encode(self, schema_name: str, record: dict[str, Any], topic: str = "") -> bytes:
+        parsed = self._schemas.parsed(schema_name)
+        return SINGLE_OBJECT_MAGIC + self._schemas.fingerprints[schema_name] + _body(parsed, record)
+
+    def decode(self, data: bytes, topic: str | None = None) -> Decoded:
+        if len(data) < 10 or data[:2] != SINGLE_OBJECT_MAGIC:
+            raise DecodeError("not Avro single-object encoded (missing C3 01 marker)")
+        found = self._schemas.by_fingerprint.get(data[2:10])
+        if found is None:
+            raise DecodeError(f"unknown schema fingerprint {data[2:10].hex()}")
+        name, writer = found
+        reader = self._schemas.by_full_name.get(name)
+        return Decoded(name, _read_body(data[10:], writer, reader))
+
+
+class ConfluentCodec:
+    """Confluent wire format through confluent-kafka's Schema Registry client."""
+
+    def __init__(
+        self, url: str, basic_auth_user_info: str | None = None, auto_register: bool = True
+    ) -> None:
+        from confluent_kafka.schema_registry import SchemaRegistryClient
+
+        config: dict[str, Any] = {"url": url}
+        if basic_auth_user_info:
+            config["basic.auth.user.info"] = basic_auth_user_info
+        self._client = SchemaRegistryClient(config)
+        self._auto_register = auto_register
+        self._schemas = shipped()
+        self._ids: dict[tuple[str, str], int] = {}
+        self._writers: dict[int, tuple[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def _schema_id(self, schema_name: str, topic: str) -> int:
+        from confluent_kafka.schema_registry import Schema
+
+        key = (schema_name, topic)
+        with self._lock:
+            cached = self._ids.get(key)
+        if cached is not None:
+            return cached
+        subject = f"{topic}-value"
+        schema = Schema(json.dumps(load_schema(schema_name)), "AVRO")
+        if self._auto_register:
+            self._client.set_compatibility(subject_name=subject, level="BACKWARD")
+            schema_id = self._client.register_schema(subject, schema)
+        else:
+            schema_id = self._client.lookup_schema(subject, schema).schema_id
+        with self._lock:
+            self._ids[key] = int(schema_id)
+        return int(schema_id)
+
+    def encode(self, schema_name: str, record: dict[str, Any], topic: str) -> bytes:
+        schema_id = self._schema_id(schema_name, topic)
+        body = _body(self._schemas.parsed(schema_name), record)
+        return CONFLUENT_MAGIC + struct.pack(">I", schema_id) + body
+
+    def decode(self, data: bytes, topic: str | None = None) -> Decoded:
+        if len(data) < 5 or data[:1] != CONFLUENT_MAGIC:
+            raise DecodeError("not Confluent wire format (missing magic byte 0)")
+        (schema_id,) = struct.unpack(">I", data[1:5])
+        with self._lock:
+            found = self._writers.get(schema_id)
+        if found is None:
+            registered = self._client.get_schema(schema_id)
+            raw = json.loads(registered.schema_str)
+            name = f"{raw.get('namespace', '')}.{raw['name']}".lstrip(".")
+            found = (name, _parse(raw))
+            with self._lock:
+                self._writers[schema_id] = found
+        name, writer = found
+        reader = self._schemas.by_full_name.get(name)
+        return Decoded(name, _read_body(data[5:], writer, reader))
+
+
+def codec_for(schema_registry_url: str | None, basic_auth_user_info: str | None = None) -> Codec:
+    """The Confluent codec when a registry URL is configured, single-object encoding otherwise."""
+    if schema_registry_url:
+        return ConfluentCodec(schema_registry_url, basic_auth_user_info)
+    return SingleObjectCodec()

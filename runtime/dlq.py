@@ -1,0 +1,57 @@
+"""Dead-letter records: what could not become a record, with the raw bytes and the reason.
+
+The value is a `DeadLetter` Avro record (raw bytes, reason, error class, position); the same
+reason, error class and position are also headers, so an operator can filter a DLQ with any
+Kafka tool without decoding it.
+"""
+
+from __future__ import annotations
+
+import time
+
+from socialstream.runtime.headers import record_headers
+from socialstream.runtime.publisher import Publisher
+from socialstream.runtime.redaction import redact_text
+from socialstream.runtime.topics import find_topic, topic_name
+from socialstream.schemas import full_name
+
+DLQ_SCHEMA = "dead_letter"
+
+
+class DeadLetterWriter:
+    """Writes rejected inputs to `<component>.dlq` in the publisher's open transaction."""
+
+    def __init__(self, publisher: Publisher, component: str) -> None:
+        self._publisher = publisher
+        self._spec = find_topic(f"{component}.dlq")
+        self.count = 0
+
+    def write(
+        self,
+        raw: bytes,
+        reason: str,
+        error: BaseException | str,
+        source_position: str | None = None,
+        intended_topic: str | None = None,
+        key: bytes | None = None,
+    ) -> None:
+        error_class = error if isinstance(error, str) else type(error).__name__
+        reason = redact_text(reason)
+        topic = topic_name(self._spec, self._publisher.topics)
+        record = {
+            "raw": raw,
+            "reason": reason,
+            "error_class": error_class,
+            "source": self._publisher.source,
+            "source_position": source_position,
+            "intended_topic": intended_topic,
+            "failed_at": int(time.time() * 1000),
+        }
+        headers = list(
+            record_headers(self._publisher.source, full_name(DLQ_SCHEMA), source_position)
+        )
+        headers += [("reason", reason.encode()), ("error_class", error_class.encode())]
+        self._publisher.producer.produce(
+            topic, self._publisher.codec.encode(DLQ_SCHEMA, record, topic), key=key, headers=headers
+        )
+        self.count += 1

@@ -1,0 +1,35 @@
+"""The headers every socialstream record carries, so consumers can route and trace without decoding.
+
+`source` (component), `source_position` (where upstream: timeframe and chunk, offset...),
+`ingested_at` (ms since epoch, when socialstream wrote it), `schema` (Avro full name) and, while a
+span is active, `traceparent` (W3C trace context).
+"""
+
+from __future__ import annotations
+
+import time
+
+from opentelemetry import propagate
+
+from socialstream.runtime.producer import Headers
+
+
+def record_headers(source: str, schema: str, source_position: str | None = None) -> Headers:
+    """The standard headers for one record."""
+    headers: list[tuple[str, bytes]] = [
+        ("source", source.encode()),
+        ("ingested_at", str(int(time.time() * 1000)).encode()),
+        ("schema", schema.encode()),
+    ]
+    if source_position is not None:
+        headers.append(("source_position", source_position.encode()))
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    if "traceparent" in carrier:
+        headers.append(("traceparent", carrier["traceparent"].encode()))
+    return headers
+
+
+def header_map(headers: list[tuple[str, bytes | None]] | None) -> dict[str, str]:
+    """A consumer-side view: the last value of each header, decoded as UTF-8."""
+    return {key: (value or b"").decode("utf-8", errors="replace") for key, value in headers or []}

@@ -1,0 +1,211 @@
+"""The httpx client every connector uses: timeouts, rate limits, retries and redaction built in.
+
+Retries live in a transport so they apply to streaming requests as well (a 503 is retried before
+any body is read). `Retry-After` (seconds or an HTTP date) is always waited out, never shortened.
+Every URL and header that reaches a log line or an exception is redacted first.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from socialstream.runtime.ratelimit import TokenBucket
+from socialstream.runtime.redaction import redact_text, redact_url, secrets
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+class UpstreamError(Exception):
+    """An upstream call failed; the message never contains a credential."""
+
+    def __init__(self, message: str, status: int | None = None, url: str | None = None) -> None:
+        self.status = status
+        self.url = redact_url(url) if url else None
+        super().__init__(redact_text(message))
+
+
+class UpstreamHTTPError(UpstreamError):
+    """The upstream answered with an error status."""
+
+    def __init__(self, response: httpx.Response, body_excerpt: str = "") -> None:
+        self.response_status = response.status_code
+        url = str(response.request.url)
+        message = f"HTTP {response.status_code} from {redact_url(url)}"
+        if body_excerpt:
+            message += f": {body_excerpt}"
+        super().__init__(message, status=response.status_code, url=url)
+
+
+class UpstreamUnavailable(UpstreamError):
+    """The upstream could not be reached (connect error, timeout) after every retry."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how long to retry: exponential backoff with full jitter, capped."""
+
+    max_attempts: int = 5
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 30.0
+    retry_statuses: frozenset[int] = RETRYABLE_STATUSES
+    max_retry_after_s: float = 600.0
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds before attempt `attempt + 1` (attempt counts from 1)."""
+        ceiling = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Parse a Retry-After header: delta-seconds or an HTTP date. None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+@dataclass
+class CallRecord:
+    """One attempt, as the client saw it (for metrics and tests)."""
+
+    method: str
+    url: str
+    status: int | None
+    started: float
+    waited_rate_limit_s: float
+    waited_retry_after_s: float = 0.0
+
+
+@dataclass
+class CallLog:
+    """Bounded log of recent attempts (URLs redacted)."""
+
+    limit: int = 1000
+    calls: list[CallRecord] = field(default_factory=list)
+
+    def add(self, record: CallRecord) -> None:
+        self.calls.append(record)
+        if len(self.calls) > self.limit:
+            del self.calls[: len(self.calls) - self.limit]
+
+
+class RetryingTransport(httpx.BaseTransport):
+    """Rate limit, then send; retry connect errors and retryable statuses per the policy."""
+
+    def __init__(
+        self,
+        inner: httpx.BaseTransport | None = None,
+        policy: RetryPolicy | None = None,
+        rate_limit: TokenBucket | None = None,
+        call_log: CallLog | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._inner = inner or httpx.HTTPTransport()
+        self._policy = policy or RetryPolicy()
+        self._rate_limit = rate_limit
+        self.call_log = call_log or CallLog()
+        self._sleep = sleep
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        policy = self._policy
+        safe_url = redact_url(str(request.url))
+        attempt = 0
+        while True:
+            attempt += 1
+            waited = self._rate_limit.acquire() if self._rate_limit else 0.0
+            record = CallRecord(request.method, safe_url, None, time.time(), waited)
+            self.call_log.add(record)
+            try:
+                response = self._inner.handle_request(request)
+            except (httpx.TransportError, OSError) as exc:
+                detail = f"{type(exc).__name__}: {redact_text(str(exc))}"
+                if attempt >= policy.max_attempts:
+                    raise UpstreamUnavailable(
+                        f"{request.method} {safe_url} failed after {attempt} attempt(s): {detail}",
+                        url=str(request.url),
+                    ) from None
+                delay = policy.backoff(attempt)
+                log.warning(
+                    "upstream call failed, retrying",
+                    extra={"url": safe_url, "error": detail, "attempt": attempt, "delay_s": delay},
+                )
+                self._sleep(delay)
+                continue
+            record.status = response.status_code
+            if response.status_code not in policy.retry_statuses or attempt >= policy.max_attempts:
+                return response
+            retry_after = retry_after_seconds(response.headers.get("retry-after"))
+            response.close()
+            if retry_after is not None:
+                delay = min(retry_after, policy.max_retry_after_s)
+                record.waited_retry_after_s = delay
+            else:
+                delay = policy.backoff(attempt)
+            log.warning(
+                "upstream answered %s, retrying",
+                response.status_code,
+                extra={"url": safe_url, "attempt": attempt, "delay_s": round(delay, 3)},
+            )
+            self._sleep(delay)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def make_client(
+    base_url: str = "",
+    *,
+    rate_limit: TokenBucket | None = None,
+    retry: RetryPolicy | None = None,
+    timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+    headers: dict[str, str] | None = None,
+    secret_values: Iterable[str] = (),
+    verify: Any = True,
+    inner: httpx.BaseTransport | None = None,
+) -> httpx.Client:
+    """An httpx client with the project's timeouts, rate limit, retries and redaction.
+
+    `secret_values` (tokens, passwords) are registered for redaction in every log line.
+    """
+    secrets.add(*secret_values)
+    for name, value in (headers or {}).items():
+        if name.lower() == "authorization":
+            secrets.add(value.split(" ", 1)[-1])
+    transport = RetryingTransport(
+        inner or httpx.HTTPTransport(verify=verify), policy=retry, rate_limit=rate_limit
+    )
+    return httpx.Client(
+        base_url=base_url, transport=transport, timeout=timeout, headers=headers or {}
+    )
+
+
+def raise_for_status(response: httpx.Response) -> httpx.Response:
+    """Raise `UpstreamHTTPError` (redacted) for a 4xx/5xx response; return it otherwise."""
+    if response.is_success:
+        return response
+    try:
+        if not response.is_stream_consumed:
+            response.read()
+        excerpt = redact_text(response.text[:500])
+    except httpx.HTTPError:
+        excerpt = ""
+    raise UpstreamHTTPError(response, excerpt)

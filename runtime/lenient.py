@@ -1,0 +1,194 @@
+"""Lenient parsing of vendor JSON: loose syntax, numbers as strings, ids as either, odd dates.
+
+Vendors send (and document) JSON with missing commas, unescaped quotes, counts as strings and ids
+as numbers or strings. `loads` accepts strict JSON fast and repairs the rest with `json_repair`,
+saying that it did; the annotated types below normalise values inside pydantic models. What
+cannot be understood raises `LenientParseError` or a pydantic `ValidationError`, never a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Annotated, Any
+
+import json_repair
+from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+
+class LenientParseError(ValueError):
+    """Input that is not JSON even after repair."""
+
+
+def loads(raw: bytes | str) -> tuple[Any, bool]:
+    """Parse JSON, repairing vendor-style breakage. Returns (value, repaired)."""
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    try:
+        return json.loads(text), False
+    except json.JSONDecodeError:
+        pass
+    stripped = text.strip()
+    if not stripped or stripped[0] not in "{[":
+        raise LenientParseError(f"not JSON: starts with {stripped[:20]!r}")
+    try:
+        value = json_repair.loads(stripped)
+    except Exception as exc:  # json_repair raises assorted errors on garbage
+        raise LenientParseError(f"not JSON even after repair: {exc}") from None
+    if not isinstance(value, dict | list) or value in ({}, []):
+        raise LenientParseError("not JSON: nothing recoverable")
+    return value, True
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() in ("", "null", "None"))
+
+
+def to_int(value: Any) -> int | None:
+    """12, "12", "1,234", 12.0 -> int; blank -> None; anything else -> ValueError."""
+    if _blank(value):
+        return None
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("not a finite number")
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip().replace(",", "").replace("_", "")
+        try:
+            return int(text)
+        except ValueError:
+            number = float(text)
+            if not math.isfinite(number):
+                raise ValueError("not a finite number") from None
+            return int(number)
+    raise ValueError(f"expected a number, got {type(value).__name__}")
+
+
+def to_count(value: Any) -> int | None:
+    """Like `to_int`, but an unreadable count becomes None instead of rejecting the record."""
+    try:
+        return to_int(value)
+    except (ValueError, TypeError):
+        return None
+
+
+def to_float(value: Any) -> float | None:
+    if _blank(value):
+        return None
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a number")
+    number = float(value.strip()) if isinstance(value, str) else float(value)
+    if not math.isfinite(number):
+        raise ValueError("not a finite number")
+    return number
+
+
+def to_str(value: Any) -> str | None:
+    """Ids and codes: numbers become their decimal string; blank -> None."""
+    if _blank(value):
+        return None
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int | float | str):
+        return str(value).strip()
+    raise ValueError(f"expected a string or number, got {type(value).__name__}")
+
+
+def to_bool(value: Any) -> bool | None:
+    if _blank(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes"):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("false", "0", "no"):
+        return False
+    raise ValueError(f"expected a boolean, got {value!r}")
+
+
+def to_epoch_ms(value: Any) -> int | None:
+    """Milliseconds since the epoch from epoch ms/s (number or string), ISO 8601/RFC 3339 or
+    Twitter's `Thu Apr 13 17:04:50 +0000 2017`. Naive times are taken as UTC."""
+    if _blank(value):
+        return None
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a time")
+    if isinstance(value, int | float) or (isinstance(value, str) and _numeric(value)):
+        number = float(value)
+        # Seconds until year 33658 would be ms; values below 1e11 are seconds.
+        return int(number if abs(number) >= 1e11 else number * 1000)
+    if not isinstance(value, str):
+        raise ValueError(f"expected a time, got {type(value).__name__}")
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = datetime.strptime(text, "%a %b %d %H:%M:%S %z %Y")
+        except ValueError:
+            try:
+                parsed = parsedate_to_datetime(text)
+            except (TypeError, ValueError):
+                raise ValueError(f"unrecognised time {text!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp() * 1000)
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def to_str_list(value: Any) -> list[str]:
+    """A list of strings from a list, a single value or nothing."""
+    if _blank(value):
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [
+        s for s in (to_str(item) if not isinstance(item, dict) else None for item in items) if s
+    ]
+
+
+LenientInt = Annotated[int | None, BeforeValidator(to_int)]
+Count = Annotated[int | None, BeforeValidator(to_count)]
+LenientFloat = Annotated[float | None, BeforeValidator(to_float)]
+LenientStr = Annotated[str | None, BeforeValidator(to_str)]
+LenientBool = Annotated[bool | None, BeforeValidator(to_bool)]
+EpochMillis = Annotated[int | None, BeforeValidator(to_epoch_ms)]
+StrList = Annotated[list[str], BeforeValidator(to_str_list)]
+
+
+class VendorModel(BaseModel):
+    """Base of every vendor model: unknown fields are kept (for `extra`), never rejected."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=False)
+
+    def unknown_fields(self) -> dict[str, Any]:
+        """Fields no model attribute holds, nested ones under their parent's name."""
+        found: dict[str, Any] = dict(self.model_extra or {})
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            items = value if isinstance(value, list) else [value]
+            nested = [v.unknown_fields() for v in items if isinstance(v, VendorModel)]
+            nested = [n for n in nested if n]
+            if nested:
+                found[name] = nested if isinstance(value, list) else nested[0]
+        return found
+
+    def extra_json(self) -> str | None:
+        """`unknown_fields()` as a JSON object string, None when there are none."""
+        extra = self.unknown_fields()
+        return json.dumps(extra, sort_keys=True, default=str) if extra else None

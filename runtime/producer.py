@@ -1,0 +1,171 @@
+"""Kafka producers: idempotent always, transactional for every exactly-once component.
+
+A component writes its records, its DLQ records and its checkpoint through one
+`TransactionalProducer`, inside `with producer.transaction():`, so a consumer reading
+read_committed sees all of them or none. `transactional.id` fencing makes a second instance of
+the same component a standby: its first transaction fails with `ProducerFenced`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Producer
+
+from socialstream.runtime.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+Headers = Sequence[tuple[str, bytes]]
+
+
+class ProducerFenced(RuntimeError):
+    """Another instance with the same transactional.id took over; this one must stop writing."""
+
+
+class DeliveryFailed(RuntimeError):
+    """A record could not be delivered; the transaction it belongs to must be aborted."""
+
+
+def producer_config(settings: KafkaSettings, **overrides: Any) -> dict[str, Any]:
+    """Idempotent producer settings on top of the shared client config."""
+    config = settings.client_config()
+    config.update(
+        {
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 5,
+            "compression.type": "zstd",
+        }
+    )
+    config.update(overrides)
+    return config
+
+
+class TransactionalProducer:
+    """A transactional producer with a context manager per transaction.
+
+    `produce` only queues; the transaction's commit flushes and fails if any record failed, so a
+    committed transaction means every record of it is in Kafka.
+    """
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        transactional_id: str,
+        init_timeout_s: float = 60.0,
+        **overrides: Any,
+    ) -> None:
+        self.transactional_id = f"{settings.transactional_id_prefix}.{transactional_id}"
+        config = producer_config(
+            settings,
+            **{
+                "transactional.id": self.transactional_id,
+                "transaction.timeout.ms": settings.transaction_timeout_ms,
+            },
+            **overrides,
+        )
+        self._producer = Producer(config)
+        self._errors: list[KafkaError] = []
+        self._in_transaction = False
+        try:
+            self._producer.init_transactions(init_timeout_s)
+        except KafkaException as exc:
+            raise _translate(exc) from None
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._in_transaction
+
+    def _on_delivery(self, err: KafkaError | None, _msg: Any) -> None:
+        if err is not None:
+            self._errors.append(err)
+
+    def produce(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | str | None = None,
+        headers: Headers | None = None,
+        partition: int | None = None,
+    ) -> None:
+        """Queue one record in the open transaction."""
+        if not self._in_transaction:
+            raise RuntimeError("produce() outside a transaction")
+        kwargs: dict[str, Any] = {"key": key, "value": value, "on_delivery": self._on_delivery}
+        if headers:
+            kwargs["headers"] = list(headers)
+        if partition is not None:
+            kwargs["partition"] = partition
+        while True:
+            try:
+                self._producer.produce(topic, **kwargs)
+                return
+            except BufferError:
+                # The local queue is full: serve delivery reports until there is room.
+                self._producer.poll(0.1)
+
+    def poll(self, timeout: float = 0.0) -> int:
+        return int(self._producer.poll(timeout))
+
+    def send_offsets(self, offsets: list[Any], group_metadata: Any) -> None:
+        """Commit consumer offsets in the open transaction (consume-transform-produce)."""
+        try:
+            self._producer.send_offsets_to_transaction(offsets, group_metadata)
+        except KafkaException as exc:
+            raise _translate(exc) from None
+
+    @contextmanager
+    def transaction(self, timeout_s: float = 60.0) -> Iterator[TransactionalProducer]:
+        """Begin a transaction; commit it on normal exit, abort it on any exception."""
+        if self._in_transaction:
+            raise RuntimeError("transactions do not nest")
+        try:
+            self._producer.begin_transaction()
+        except KafkaException as exc:
+            raise _translate(exc) from None
+        self._in_transaction = True
+        self._errors.clear()
+        try:
+            yield self
+            self._producer.flush(timeout_s)
+            if self._errors:
+                raise DeliveryFailed(f"{len(self._errors)} record(s) failed: {self._errors[0]}")
+            self._producer.commit_transaction(timeout_s)
+        except BaseException as exc:
+            self._abort_after(exc, timeout_s)
+            if isinstance(exc, KafkaException):
+                raise _translate(exc) from None
+            raise
+        finally:
+            self._in_transaction = False
+
+    def _abort_after(self, exc: BaseException, timeout_s: float) -> None:
+        if isinstance(exc, KafkaException) and _is_fatal(exc):
+            return  # a fenced or fatal producer cannot abort; it must be closed
+        try:
+            self._producer.abort_transaction(timeout_s)
+        except KafkaException as abort_exc:
+            log.warning("abort_transaction failed: %s", abort_exc)
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        self._producer.flush(timeout_s)
+
+
+def _is_fatal(exc: KafkaException) -> bool:
+    err = exc.args[0] if exc.args else None
+    return bool(isinstance(err, KafkaError) and err.fatal())
+
+
+def _translate(exc: KafkaException) -> Exception:
+    err = exc.args[0] if exc.args else None
+    if isinstance(err, KafkaError) and err.code() in (
+        KafkaError._FENCED,
+        KafkaError.PRODUCER_FENCED,
+        KafkaError.INVALID_PRODUCER_EPOCH,
+    ):
+        return ProducerFenced(f"producer fenced by a newer instance: {err.str()}")
+    return exc if isinstance(exc, Exception) else RuntimeError(str(exc))

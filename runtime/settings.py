@@ -1,0 +1,179 @@
+"""Settings for every component: `SOCIALSTREAM_*` environment variables over an optional YAML file.
+
+Nested settings use `__` in environment variables (`SOCIALSTREAM_KAFKA__BOOTSTRAP_SERVERS`), so one
+model is the single source of truth for the CLI, `config show` and the configuration reference.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+CONFIG_FILE_ENV = "SOCIALSTREAM_CONFIG"
+
+# librdkafka properties whose values are secrets; `config show` and logs mask them.
+SECRET_PROPERTY_MARKERS = ("password", "secret", "sasl.oauthbearer.config", "ssl.key.pem")
+
+
+def is_secret_property(name: str) -> bool:
+    """True for a librdkafka property that carries a credential."""
+    lowered = name.lower()
+    return any(marker in lowered for marker in SECRET_PROPERTY_MARKERS)
+
+
+class KafkaSettings(BaseModel):
+    """How to reach the Kafka cluster. Any librdkafka property can be passed in `properties`."""
+
+    bootstrap_servers: str = Field(
+        default="127.0.0.1:9092", description="Comma-separated host:port list of the brokers."
+    )
+    client_id: str = Field(default="socialstream", description="client.id sent to the brokers.")
+    properties: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Extra librdkafka properties passed through unchanged, e.g. security.protocol, "
+            "sasl.mechanism, sasl.username, ssl.ca.location."
+        ),
+    )
+    sasl_password: SecretStr | None = Field(
+        default=None, description="sasl.password, kept out of logs and `config show`."
+    )
+    ssl_key_password: SecretStr | None = Field(
+        default=None, description="ssl.key.password, kept out of logs and `config show`."
+    )
+    transactional_id_prefix: str = Field(
+        default="socialstream",
+        description="Prefix of every transactional.id; one id a single-writer component.",
+    )
+    transaction_timeout_ms: int = Field(
+        default=60_000, ge=1_000, description="transaction.timeout.ms of transactional producers."
+    )
+
+    def client_config(self) -> dict[str, Any]:
+        """The librdkafka configuration shared by producers, consumers and the admin client."""
+        config: dict[str, Any] = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "client.id": self.client_id,
+            # librdkafka's own log lines go through Python logging, so they are redacted too.
+            "logger": logging.getLogger("librdkafka"),
+        }
+        config.update(self.properties)
+        if self.sasl_password is not None:
+            config["sasl.password"] = self.sasl_password.get_secret_value()
+        if self.ssl_key_password is not None:
+            config["ssl.key.password"] = self.ssl_key_password.get_secret_value()
+        return config
+
+
+class SchemaRegistrySettings(BaseModel):
+    """Confluent Schema Registry; without a URL records use Avro single-object encoding."""
+
+    url: str | None = Field(
+        default=None,
+        description="Schema Registry URL. Unset: Avro single-object encoding, no registry.",
+    )
+    basic_auth_user_info: SecretStr | None = Field(
+        default=None, description="`user:password` for the registry's basic auth."
+    )
+    auto_register: bool = Field(
+        default=True, description="Register the shipped schemas under `<topic>-value` on start."
+    )
+
+
+class TopicSettings(BaseModel):
+    """How `socialstream topics apply` creates topics."""
+
+    prefix: str = Field(default="", description="Prepended to every topic name (e.g. `prod.`).")
+    partitions: int = Field(default=6, ge=1, description="Partitions of high-volume topics.")
+    replication_factor: int | None = Field(
+        default=None, ge=1, description="Replication factor; unset: the broker's default."
+    )
+
+
+class LogSettings(BaseModel):
+    """Logging output."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
+    format: Literal["json", "text"] = Field(
+        default="json", description="`json` for machines and Kubernetes, `text` for a terminal."
+    )
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+class Settings(BaseSettings):
+    """Everything a socialstream component can be told."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SOCIALSTREAM_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    schema_registry: SchemaRegistrySettings = Field(default_factory=SchemaRegistrySettings)
+    topics: TopicSettings = Field(default_factory=TopicSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Precedence: explicit arguments, environment, the YAML file, defaults."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get(CONFIG_FILE_ENV)
+        if config_file:
+            path = Path(config_file)
+            if not path.is_file():
+                raise FileNotFoundError(f"{CONFIG_FILE_ENV} names {path}, which is not a file")
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+        sources.append(file_secret_settings)
+        return tuple(sources)
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, so that log redaction can scrub them wherever they appear."""
+        found: list[str] = []
+
+        def walk(value: Any) -> None:
+            if isinstance(value, SecretStr):
+                if value.get_secret_value():
+                    found.append(value.get_secret_value())
+            elif isinstance(value, BaseModel):
+                for name in type(value).model_fields:
+                    walk(getattr(value, name))
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    if isinstance(item, str) and is_secret_property(str(key)) and item:
+                        found.append(item)
+                    else:
+                        walk(item)
+
+        walk(self)
+        return found
+
+    def masked(self) -> dict[str, Any]:
+        """The settings as plain data with every secret replaced by `**********`."""
+        data = self.model_dump(mode="json")
+        properties = data["kafka"]["properties"]
+        for key in properties:
+            if is_secret_property(key):
+                properties[key] = "**********"
+        return data
