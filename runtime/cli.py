@@ -229,7 +229,7 @@ def main() -> None:
     from socialstream.runtime.redaction import redact_text
 
     try:
-        app(prog_name="socialstream", standalone_mode=False)
+        code = app(prog_name="socialstream", standalone_mode=False)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
@@ -243,6 +243,7 @@ def main() -> None:
         logging.getLogger("socialstream").debug("command failed", exc_info=True)
         print(redact_text(f"error: {type(exc).__name__}: {exc}"), file=sys.stderr)
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,30 @@
+"""`socialstream demo` runs end to end: simulator -> HTTP client -> Avro -> Kafka -> consumer."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+from socialstream.runtime.settings import KafkaSettings, TopicSettings
+
+
+def test_demo_shows_records_flowing(kafka: KafkaSettings, topics: TopicSettings) -> None:
+    env = {
+        **os.environ,
+        "SOCIALSTREAM_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        "SOCIALSTREAM_TOPICS__PREFIX": topics.prefix,
+        "SOCIALSTREAM_TOPICS__PARTITIONS": "2",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "socialstream", "demo", "--duration", "10"],
+        env=env, capture_output=True, text=True, timeout=180, check=False,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    summary = re.search(r"records committed and read back: (.*)", result.stdout)
+    assert summary, result.stdout[-2000:]
+    counts = dict(item.split("=") for item in summary.group(1).split(", "))
+    assert int(counts[f"{topics.prefix}talkwalker.results"]) >= 200
+    assert int(counts[f"{topics.prefix}talkwalker.control"]) >= 4
+    assert "demo-token-not-a-secret" not in result.stdout + result.stderr
