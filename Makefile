@@ -22,7 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy -p socialstream
-	$(BIN)/mypy tests bench
+	$(BIN)/mypy tests
 	$(BIN)/socialstream schemas check
 
 typecheck: lint

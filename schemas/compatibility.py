@@ -49,16 +49,41 @@ def check_backward(
         if path is None:
             problems.append(CompatibilityProblem(baseline.stem, ("schema removed",), ()))
             continue
-        result = checker.get_compatibility(reader=_parse(path), writer=_parse(baseline))
+        reader, writer = _parse(path), _parse(baseline)
+        result = checker.get_compatibility(reader=reader, writer=writer)
         if result.compatibility is not SchemaCompatibilityType.compatible:
             problems.append(
                 CompatibilityProblem(
                     baseline.stem,
                     tuple(sorted(str(m) for m in result.messages)),
-                    tuple(sorted(str(loc) for loc in result.locations)),
+                    tuple(_incompatible_fields(checker, reader, writer))
+                    or tuple(sorted(str(loc) for loc in result.locations)),
                 )
             )
     return problems
+
+
+def _incompatible_fields(
+    checker: ReaderWriterCompatibilityChecker,
+    reader: avro.schema.Schema,
+    writer: avro.schema.Schema,
+) -> list[str]:
+    """Name the top-level fields at fault (the checker's own locations can be just `/`)."""
+    if not isinstance(reader, avro.schema.RecordSchema) or not isinstance(
+        writer, avro.schema.RecordSchema
+    ):
+        return []
+    old = {field.name: field for field in writer.fields}
+    named = []
+    for field in reader.fields:
+        if field.name not in old:
+            if not field.has_default:
+                named.append(f"field {field.name} (added without a default)")
+            continue
+        check = checker.get_compatibility(reader=field.type, writer=old[field.name].type)
+        if check.compatibility is not SchemaCompatibilityType.compatible:
+            named.append(f"field {field.name}")
+    return named
 
 
 def export(target: Path) -> list[Path]:

@@ -49,7 +49,9 @@ from socialstream.runtime.lenient import loads
 from tests.sample_records import plain
 
 EXAMPLES = Path(__file__).parent / "examples"
-SEEDS = Path(os.environ.get("SOCIALSTREAM_SEEDS_DIR", Path(__file__).parents[3] / "shared" / "seeds"))
+SEEDS = Path(
+    os.environ.get("SOCIALSTREAM_SEEDS_DIR", Path(__file__).parents[3] / "shared" / "seeds")
+)
 SEED_FILES = {
     "talkwalker": "talkwalker-api.txt",
     "insightstrack": "insightstrack-api.txt",
@@ -258,9 +260,7 @@ def test_sentiment_history_200_ok_buckets() -> None:
     assert page.status is not None and page.status.api_deprecation_notice is not None
     assert page.status.api_deprecation_notice.shutdown_date == 1643760000000
     params = {"interval": "1h", "lang": "en", "startDate": "x", "cursor": "c"}
-    record = roundtrip(
-        "sentiment_bucket", bucket_record(params, page.items[0], 60, fetched_at=1)
-    )
+    record = roundtrip("sentiment_bucket", bucket_record(params, page.items[0], 60, fetched_at=1))
     assert record["bucket_start"] == 230540400000
     assert record["posts_count"] == 0
 
@@ -282,7 +282,9 @@ def test_sentiment_history_error_bodies(name: str) -> None:
 
 
 def test_sentiment_history_500_internal_server_error() -> None:
-    body = SentimentErrorBody.model_validate(example("sentiment_history__500_internal_server_error"))
+    body = SentimentErrorBody.model_validate(
+        example("sentiment_history__500_internal_server_error")
+    )
     assert body.error is None
     assert body.request_id == "123e4567-e89b-12d3-a456-426655440000"
 

@@ -19,7 +19,11 @@ def test_demo_shows_records_flowing(kafka: KafkaSettings, topics: TopicSettings)
     }
     result = subprocess.run(
         [sys.executable, "-m", "socialstream", "demo", "--duration", "10"],
-        env=env, capture_output=True, text=True, timeout=180, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     summary = re.search(r"records committed and read back: (.*)", result.stdout)

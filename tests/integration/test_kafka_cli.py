@@ -15,7 +15,11 @@ def _cli(cache: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SOCIALSTREAM_CACHE_DIR": str(cache)}
     return subprocess.run(
         [sys.executable, "-m", "socialstream", "kafka", *args, "--json"],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 

@@ -13,7 +13,9 @@ from socialstream.runtime.settings import KafkaSettings, TopicSettings
 from socialstream.runtime.topics import TOPICS, Action, apply_topics, topic_name
 
 
-def _cli(kafka: KafkaSettings, topics: TopicSettings, *args: str) -> subprocess.CompletedProcess[str]:
+def _cli(
+    kafka: KafkaSettings, topics: TopicSettings, *args: str
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "SOCIALSTREAM_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
@@ -22,7 +24,11 @@ def _cli(kafka: KafkaSettings, topics: TopicSettings, *args: str) -> subprocess.
     }
     return subprocess.run(
         [sys.executable, "-m", "socialstream", *args],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 

@@ -1,0 +1,72 @@
+"""Lenient vendor JSON: loose syntax repaired, loose values normalised, garbage rejected."""
+
+from __future__ import annotations
+
+import pytest
+
+from socialstream.runtime.lenient import (
+    LenientParseError,
+    loads,
+    to_count,
+    to_epoch_ms,
+    to_int,
+    to_str,
+    to_str_list,
+)
+
+
+def test_strict_json_is_not_marked_repaired() -> None:
+    assert loads(b'{"a": 1}') == ({"a": 1}, False)
+
+
+def test_missing_commas_and_unescaped_quotes_are_repaired() -> None:
+    value, repaired = loads('{"a": "x" "b": "<a href="http://t.co">T</a>"}')
+    assert repaired
+    assert value == {"a": "x", "b": '<a href="http://t.co">T</a>'}
+
+
+@pytest.mark.parametrize("raw", [b"", b"garbage", b"\xff\xfe", b"}{", b"{"])
+def test_non_json_is_rejected_with_a_reason(raw: bytes) -> None:
+    with pytest.raises(LenientParseError):
+        loads(raw)
+
+
+def test_numbers_from_strings() -> None:
+    assert to_int("12") == 12
+    assert to_int("1,234") == 1234
+    assert to_int(12.0) == 12
+    assert to_int("") is None
+    assert to_count("n/a") is None
+    with pytest.raises(ValueError):
+        to_int("n/a")
+    with pytest.raises(ValueError):
+        to_int(True)
+
+
+def test_ids_as_numbers_or_strings() -> None:
+    assert to_str(852568271115108352) == "852568271115108352"
+    assert to_str(" abc ") == "abc"
+    assert to_str(3.0) == "3"
+    assert to_str_list("BLOG") == ["BLOG"]
+    assert to_str_list(["A", 1, None]) == ["A", "1"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1417999319393, 1417999319393),
+        ("1417999319393", 1417999319393),
+        (1417999319, 1417999319000),
+        ("Thu Apr 13 17:04:50 +0000 2017", 1492103090000),
+        ("2016-10-18T02:16:15.329Z", 1476756975329),
+        ("1977-04-22T07:00:00.000+00:00", 230540400000),
+        ("2022-02-02T00:00:00", 1643760000000),
+    ],
+)
+def test_times_in_every_vendor_format(value: object, expected: int) -> None:
+    assert to_epoch_ms(value) == expected
+
+
+def test_unreadable_time_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unrecognised time"):
+        to_epoch_ms("<start time>")
