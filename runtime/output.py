@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 
+OUTPUT_ENV = "SOCIALSTREAM_OUTPUT"
+
+
 def wants_json(force_json: bool) -> bool:
-    return force_json or not sys.stdout.isatty()
+    """JSON when asked, or when SOCIALSTREAM_OUTPUT=json, or (unless it says text) when piped."""
+    mode = os.environ.get(OUTPUT_ENV, "auto").lower()
+    if force_json or mode == "json":
+        return True
+    if mode == "text":
+        return False
+    return not sys.stdout.isatty()
 
 
 def emit(data: Any, force_json: bool, text: str) -> None:

@@ -14,10 +14,11 @@ from socialstream.runtime.topics import TOPICS, Action, apply_topics, topic_name
 
 
 def _cli(
-    kafka: KafkaSettings, topics: TopicSettings, *args: str
+    kafka: KafkaSettings, topics: TopicSettings, *args: str, output: str = "auto"
 ) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
+        "SOCIALSTREAM_OUTPUT": output,
         "SOCIALSTREAM_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
         "SOCIALSTREAM_TOPICS__PREFIX": topics.prefix,
         "SOCIALSTREAM_TOPICS__PARTITIONS": str(topics.partitions),
@@ -49,7 +50,7 @@ def test_apply_twice_second_run_changes_nothing_and_says_so(
     assert {t["action"] for t in again["topics"]} == {"unchanged"}
 
     # The text form says so in words too.
-    text = _cli(kafka, topics, "topics", "apply")
+    text = _cli(kafka, topics, "topics", "apply", output="text")
     assert "nothing changed" in text.stdout
 
     admin = AdminClient(kafka.client_config())
