@@ -62,6 +62,14 @@ def config_show(as_json: JsonFlag = False) -> None:
     emit(data, as_json, table(["setting", "value"], lines))
 
 
+@config_app.command("reference")
+def config_reference() -> None:
+    """Print the configuration and topic reference as Markdown (the README's copy)."""
+    from socialstream.runtime.config_reference import reference_markdown
+
+    print(reference_markdown())
+
+
 @topics_app.command("apply")
 def topics_apply(as_json: JsonFlag = False) -> None:
     """Create every declared topic that is missing; report drift of existing ones."""
@@ -197,11 +205,13 @@ def demo(
 ) -> None:
     """Start a local broker (unless SOCIALSTREAM_KAFKA__BOOTSTRAP_SERVERS is set), the
     simulators and the pipeline, and show records flowing."""
+    import logging
     import os
 
     from socialstream.runtime.demo import run_demo
 
     settings = load_settings()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line a request is noise here
     broker = None
     if "SOCIALSTREAM_KAFKA__BOOTSTRAP_SERVERS" not in os.environ:
         from socialstream.deploy.kafka.launcher import KafkaBroker

@@ -8,7 +8,6 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-
 OUTPUT_ENV = "SOCIALSTREAM_OUTPUT"
 
 

@@ -103,7 +103,9 @@ class TopicSettings(BaseModel):
 class LogSettings(BaseModel):
     """Logging output."""
 
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Lowest level logged (case-insensitive)."
+    )
     format: Literal["json", "text"] = Field(
         default="json", description="`json` for machines and Kubernetes, `text` for a terminal."
     )
