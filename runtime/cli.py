@@ -175,16 +175,51 @@ def kafka_status(as_json: JsonFlag = False) -> None:
         raise typer.Exit(1)
 
 
+run_app = typer.Typer(help="Run a connector or processor until stopped.", no_args_is_help=True)
+app.add_typer(run_app, name="run")
+
+
+@run_app.command("talkwalker")
+def run_talkwalker() -> None:
+    """Stream Talkwalker results, control and error chunks into Kafka, exactly once."""
+    import signal
+
+    from socialstream.connectors.talkwalker.source import StopConnector, TalkwalkerSource
+
+    settings = load_settings()
+    try:
+        source = TalkwalkerSource(settings)
+    except StopConnector as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    signal.signal(signal.SIGTERM, lambda *_: source.stop())
+    signal.signal(signal.SIGINT, lambda *_: source.stop())
+    try:
+        source.run()
+    except StopConnector as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command("simulate")
 def simulate(
-    api: Annotated[str, typer.Argument(help="example | schema-registry")],
+    api: Annotated[str, typer.Argument(help="talkwalker | example | schema-registry")],
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: a free one).")] = 0,
+    seed: Annotated[int, typer.Option(help="Corpus seed (talkwalker).")] = 1,
+    timeframes: Annotated[int, typer.Option(help="Timeframes in the corpus (talkwalker).")] = 20,
+    per_timeframe: Annotated[int, typer.Option(help="Documents a timeframe (talkwalker).")] = 100,
+    window_s: Annotated[float, typer.Option(help="Rate-limit window (talkwalker).")] = 60.0,
 ) -> None:
     """Serve a fake upstream API on loopback until Ctrl-C."""
     from socialstream.simulators.base import SimulatorServer
 
     server: SimulatorServer
-    if api == "example":
+    if api == "talkwalker":
+        from socialstream.simulators.talkwalker import Corpus, TalkwalkerSimulator
+
+        corpus = Corpus(seed=seed, timeframes=timeframes, per_timeframe=per_timeframe)
+        server = TalkwalkerSimulator(corpus, window_s=window_s, port=port).server
+    elif api == "example":
         from socialstream.simulators.linestream import LineStreamSimulator
 
         server = LineStreamSimulator(port=port).server
@@ -193,7 +228,7 @@ def simulate(
 
         server = SchemaRegistrySimulator(port=port).server
     else:
-        typer.echo(f"error: unknown api {api!r}; choose example or schema-registry", err=True)
+        typer.echo(f"error: unknown api {api!r}; see --help", err=True)
         raise typer.Exit(2)
     typer.echo(f"{api} simulator on {server.url}", err=True)
     server.serve_forever()

@@ -66,6 +66,7 @@ def reference_markdown() -> str:
     for spec in TOPICS:
         partitions = "`topics.partitions`" if spec.high_volume else "1"
         cleanup = "compact" if spec.compacted else f"delete, {spec.retention_ms // 86_400_000} d"
-        lines.append(f"| `{spec.name}` | `{spec.schema}` | {partitions} | {cleanup} | {spec.doc} |")
+        schema = f"`{spec.schema}`" if spec.schema else "none"
+        lines.append(f"| `{spec.name}` | {schema} | {partitions} | {cleanup} | {spec.doc} |")
     lines.append(END)
     return "\n".join(lines)

@@ -38,8 +38,54 @@ def committed_consumer(settings: KafkaSettings, group_id: str, **overrides: Any)
     return Consumer(consumer_config(settings, group_id, **overrides))
 
 
-def read_to_end(settings: KafkaSettings, topic: str, timeout_s: float = 30.0) -> Iterator[Message]:
-    """Every committed record of `topic`, partition by partition in offset order, then stop.
+def _watermarks(
+    consumer: Consumer, topic: str, partition: int, timeout_s: float
+) -> tuple[int, int]:
+    """Watermarks of one partition, retrying the transient errors of a just-created topic."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            low, high = consumer.get_watermark_offsets(
+                KafkaTopicPartition(topic, partition), timeout=timeout_s
+            )
+            return int(low), int(high)
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else None
+            retriable = isinstance(err, KafkaError) and (
+                err.retriable()
+                or err.code()
+                in (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE)
+            )
+            if not retriable or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def end_offsets(settings: KafkaSettings, topic: str, timeout_s: float = 30.0) -> dict[int, int]:
+    """The high watermark of every partition of `topic`."""
+    group = f"socialstream-reader-{uuid.uuid4().hex[:12]}"
+    consumer = Consumer(consumer_config(settings, group_id=group))
+    try:
+        metadata = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+        if metadata is None or metadata.error is not None:
+            raise KafkaException(
+                metadata.error if metadata else KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART)
+            )
+        return {p: _watermarks(consumer, topic, p, timeout_s)[1] for p in metadata.partitions}
+    finally:
+        consumer.close()
+
+
+def read_to_end(
+    settings: KafkaSettings,
+    topic: str,
+    timeout_s: float = 30.0,
+    start: dict[int, int] | None = None,
+) -> Iterator[Message]:
+    """Every committed record of `topic` (from `start` offsets, only those partitions, when
+    given), in offset order within a partition, up to the end seen at the start, then stop.
 
     Uses assign() with no group commits, so it never disturbs a consumer group. Raises
     TimeoutError when the end is not reached within `timeout_s`.
@@ -60,12 +106,14 @@ def read_to_end(settings: KafkaSettings, topic: str, timeout_s: float = 30.0) ->
         assignment = []
         for partition in topic_meta.partitions:
             # With read_committed, the high watermark is the last stable offset.
-            low, high = consumer.get_watermark_offsets(
-                KafkaTopicPartition(topic, partition), timeout=timeout_s
-            )
-            if high > low:
+            low, high = _watermarks(consumer, topic, partition, timeout_s)
+            if start is not None and partition not in start:
+                continue
+            first = max(low, start[partition]) if start is not None else low
+            if high > first:
                 ends[partition] = high
-                assignment.append(KafkaTopicPartition(topic, partition, OFFSET_BEGINNING))
+                offset = first if start is not None else OFFSET_BEGINNING
+                assignment.append(KafkaTopicPartition(topic, partition, offset))
         if not assignment:
             return
         consumer.assign(assignment)

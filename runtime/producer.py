@@ -71,6 +71,8 @@ class TransactionalProducer:
         self._producer = Producer(config)
         self._errors: list[KafkaError] = []
         self._in_transaction = False
+        # Highest delivered offset a (topic, partition): where this writer's records end.
+        self.delivered: dict[tuple[str, int], int] = {}
         try:
             self._producer.init_transactions(init_timeout_s)
         except KafkaException as exc:
@@ -80,9 +82,14 @@ class TransactionalProducer:
     def in_transaction(self) -> bool:
         return self._in_transaction
 
-    def _on_delivery(self, err: KafkaError | None, _msg: Any) -> None:
+    def _on_delivery(self, err: KafkaError | None, msg: Any) -> None:
         if err is not None:
             self._errors.append(err)
+            return
+        key = (msg.topic(), msg.partition())
+        offset = msg.offset()
+        if offset > self.delivered.get(key, -1):
+            self.delivered[key] = offset
 
     def produce(
         self,
@@ -118,32 +125,51 @@ class TransactionalProducer:
         except KafkaException as exc:
             raise _translate(exc) from None
 
-    @contextmanager
-    def transaction(self, timeout_s: float = 60.0) -> Iterator[TransactionalProducer]:
-        """Begin a transaction; commit it on normal exit, abort it on any exception."""
+    def begin(self) -> None:
+        """Open a transaction (for loops that commit on their own schedule)."""
         if self._in_transaction:
-            raise RuntimeError("transactions do not nest")
+            raise RuntimeError("a transaction is already open")
         try:
             self._producer.begin_transaction()
         except KafkaException as exc:
             raise _translate(exc) from None
         self._in_transaction = True
         self._errors.clear()
+
+    def commit(self, timeout_s: float = 60.0) -> None:
+        """Flush and commit the open transaction; abort it and raise if anything failed."""
         try:
-            yield self
             self._producer.flush(timeout_s)
             if self._errors:
                 raise DeliveryFailed(f"{len(self._errors)} record(s) failed: {self._errors[0]}")
             self._producer.commit_transaction(timeout_s)
         except BaseException as exc:
-            self._abort_after(exc, timeout_s)
+            self.abort_after(exc, timeout_s)
             if isinstance(exc, KafkaException):
                 raise _translate(exc) from None
             raise
         finally:
             self._in_transaction = False
 
-    def _abort_after(self, exc: BaseException, timeout_s: float) -> None:
+    def abort_after(self, exc: BaseException | None, timeout_s: float = 60.0) -> None:
+        """Abort the open transaction (unless the producer is fenced or fatal)."""
+        self._in_transaction = False
+        self._abort_after(exc, timeout_s)
+
+    @contextmanager
+    def transaction(self, timeout_s: float = 60.0) -> Iterator[TransactionalProducer]:
+        """Begin a transaction; commit it on normal exit, abort it on any exception."""
+        self.begin()
+        try:
+            yield self
+        except BaseException as exc:
+            self.abort_after(exc, timeout_s)
+            if isinstance(exc, KafkaException):
+                raise _translate(exc) from None
+            raise
+        self.commit(timeout_s)
+
+    def _abort_after(self, exc: BaseException | None, timeout_s: float) -> None:
         if isinstance(exc, KafkaException) and _is_fatal(exc):
             return  # a fenced or fatal producer cannot abort; it must be closed
         try:
@@ -152,6 +178,8 @@ class TransactionalProducer:
             log.warning("abort_transaction failed: %s", abort_exc)
 
     def close(self, timeout_s: float = 10.0) -> None:
+        if self._in_transaction:
+            self.abort_after(None, timeout_s)
         self._producer.flush(timeout_s)
 
 

@@ -39,6 +39,8 @@ class Publisher:
         source_position: str | None = None,
     ) -> None:
         spec = find_topic(declared_topic)
+        if spec.schema is None:
+            raise ValueError(f"{declared_topic} holds no records")
         topic = topic_name(spec, self.topics)
         value = self.codec.encode(spec.schema, record, topic)
         self.producer.produce(

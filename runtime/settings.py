@@ -116,6 +116,58 @@ class LogSettings(BaseModel):
         return value.upper() if isinstance(value, str) else value
 
 
+class TalkwalkerSettings(BaseModel):
+    """The Talkwalker streaming source (`socialstream run talkwalker`)."""
+
+    base_url: str = Field(
+        default="https://api.talkwalker.com", description="Talkwalker API base URL."
+    )
+    access_token: SecretStr | None = Field(
+        default=None, description="API access token (sent as `access_token`; always redacted)."
+    )
+    streams: str = Field(
+        default="*",
+        description="Stream selector read through the one connection: `a,b`, `prefix*`, `*`, "
+        "`-excluded`.",
+    )
+    project_id: str | None = Field(
+        default=None, description="Stream through `/p/<project_id>/results` when set."
+    )
+    query: str | None = Field(default=None, description="Extra `q` filter on the results.")
+    start: int | None = Field(
+        default=None,
+        description="`stream_resume` (epoch ms) for the very first run; later runs resume from "
+        "the checkpoint. Unset: from now.",
+    )
+    stop: int | None = Field(default=None, description="`stream_stop` (epoch ms), if any.")
+    calls_per_window: int = Field(
+        default=5, ge=1, description="Connections allowed a window (the vendor allows 5 a minute)."
+    )
+    window_s: float = Field(default=60.0, gt=0, description="The rate-limit window in seconds.")
+    commit_interval_ms: int = Field(
+        default=250, ge=10, description="Longest a result waits before its transaction commits."
+    )
+    max_batch: int = Field(default=5000, ge=1, description="Results a transaction at most.")
+    stall_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="No byte (keep-alives included) for this long ends the connection.",
+    )
+    backoff_max_s: float = Field(
+        default=300.0, gt=0, description="Longest backoff between reconnects."
+    )
+    credits_wait_s: float = Field(
+        default=900.0, gt=0, description="Wait before retrying after 'no credits left'."
+    )
+    lease_session_timeout_ms: int = Field(
+        default=10_000,
+        ge=1000,
+        description="How soon a standby takes over a dead writer; must lie within the broker's "
+        "group.min/max.session.timeout.ms (6 s to 30 min by default).",
+    )
+    gzip: bool = Field(default=True, description="Ask for a gzip-compressed stream.")
+
+
 class Settings(BaseSettings):
     """Everything a socialstream component can be told."""
 
@@ -129,6 +181,7 @@ class Settings(BaseSettings):
     schema_registry: SchemaRegistrySettings = Field(default_factory=SchemaRegistrySettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+    talkwalker: TalkwalkerSettings = Field(default_factory=TalkwalkerSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -23,7 +23,7 @@ class TopicSpec:
     """One topic: name, partitioning, cleanup, retention, and what it holds."""
 
     name: str
-    schema: str
+    schema: str | None
     doc: str
     high_volume: bool = True
     compacted: bool = False
@@ -111,6 +111,13 @@ TOPICS: tuple[TopicSpec, ...] = (
         high_volume=False,
         compacted=True,
     ),
+    TopicSpec(
+        "socialstream.leases",
+        None,
+        "Stays empty: its one partition is the single-writer lease (group membership).",
+        high_volume=False,
+        compacted=True,
+    ),
     _dlq("talkwalker"),
     _dlq("insightstrack"),
     _dlq("monitors"),
@@ -184,8 +191,28 @@ def apply_topics(
             except KafkaException as exc:
                 raise RuntimeError(f"could not create topic {name}: {exc}") from None
             reports.append(TopicReport(name, Action.CREATED))
+        _wait_for_leaders(admin, [name for name, _ in to_create], timeout_s)
     order = {topic_name(spec, settings): i for i, spec in enumerate(specs)}
     return sorted(reports, key=lambda r: order[r.topic])
+
+
+def _wait_for_leaders(admin: AdminClient, names: list[str], timeout_s: float) -> None:
+    """Return once every partition of the new topics has a leader, so they are usable."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    waiting = set(names)
+    while waiting and time.monotonic() < deadline:
+        topics = admin.list_topics(timeout=timeout_s).topics
+        waiting = {
+            name
+            for name in waiting
+            if name not in topics
+            or topics[name].error is not None
+            or any(p.leader < 0 for p in topics[name].partitions.values())
+        }
+        if waiting:
+            time.sleep(0.1)
 
 
 def _compare(

@@ -131,6 +131,8 @@ def server_properties(data_dir: Path, port: int, controller_port: int) -> str:
             "share.coordinator.state.topic.replication.factor=1",
             "share.coordinator.state.topic.min.isr=1",
             "group.initial.rebalance.delay.ms=0",
+            # Short sessions let tests see a standby take over a dead writer quickly.
+            "group.min.session.timeout.ms=1000",
             # Let tests see fencing/abort outcomes quickly.
             "transaction.abort.timed.out.transaction.cleanup.interval.ms=5000",
             "",
