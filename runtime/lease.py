@@ -13,7 +13,7 @@ import logging
 import threading
 from typing import Any
 
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, KafkaError
 
 from socialstream.runtime.settings import KafkaSettings, TopicSettings
 from socialstream.runtime.topics import find_topic, topic_name
@@ -21,6 +21,18 @@ from socialstream.runtime.topics import find_topic, topic_name
 log = logging.getLogger(__name__)
 
 LEASE_TOPIC = "socialstream.leases"
+
+
+class LeaseError(RuntimeError):
+    """The lease cannot be taken as configured (session timeout, ACLs, missing topic)."""
+
+
+_FATAL_CODES = (
+    KafkaError.INVALID_SESSION_TIMEOUT,
+    KafkaError.GROUP_AUTHORIZATION_FAILED,
+    KafkaError.TOPIC_AUTHORIZATION_FAILED,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+)
 
 
 class SingleWriterLease:
@@ -43,12 +55,15 @@ class SingleWriterLease:
                 "heartbeat.interval.ms": max(500, session_timeout_ms // 5),
                 "enable.auto.commit": False,
                 "auto.offset.reset": "latest",
+                # Sticky: a member joining does not take the lease from its holder.
+                "partition.assignment.strategy": "cooperative-sticky",
             }
         )
         self._consumer = Consumer(config)
         self._held = threading.Event()
         self._changed = threading.Condition()
         self._stop = threading.Event()
+        self._fatal: str | None = None
         self._consumer.subscribe(
             [self._topic],
             on_assign=self._on_assign,
@@ -64,7 +79,9 @@ class SingleWriterLease:
             self._set(True)
 
     def _on_revoke(self, _consumer: Any, partitions: list[Any]) -> None:
-        if partitions and self._held.is_set():
+        if not partitions:
+            return  # a cooperative rebalance that took nothing from this member
+        if self._held.is_set():
             log.warning("lease lost: this instance stops writing", extra={"lease": self.name})
         self._set(False)
 
@@ -81,7 +98,13 @@ class SingleWriterLease:
             try:
                 msg = self._consumer.poll(0.2)
                 if msg is not None and msg.error():
-                    log.warning("lease group error: %s", msg.error(), extra={"lease": self.name})
+                    error = msg.error()
+                    log.warning("lease group error: %s", error, extra={"lease": self.name})
+                    if error.code() in _FATAL_CODES:
+                        with self._changed:
+                            self._fatal = f"cannot take the single-writer lease: {error.str()}"
+                            self._changed.notify_all()
+                        return
             except Exception as exc:  # keep the lease thread alive; report
                 log.warning("lease poll failed: %s", exc, extra={"lease": self.name})
                 self._stop.wait(1.0)
@@ -91,14 +114,16 @@ class SingleWriterLease:
         return self._held.is_set()
 
     def wait(self, timeout_s: float | None = None) -> bool:
-        """Block until the lease is held (True) or the timeout passes / close() (False)."""
+        """Block until the lease is held (True) or the timeout passes / close() (False);
+        raise LeaseError when the group refuses this member for good."""
         with self._changed:
-            return (
-                self._changed.wait_for(
-                    lambda: self._held.is_set() or self._stop.is_set(), timeout_s
-                )
-                and self._held.is_set()
+            self._changed.wait_for(
+                lambda: self._held.is_set() or self._stop.is_set() or self._fatal is not None,
+                timeout_s,
             )
+            if self._fatal is not None:
+                raise LeaseError(self._fatal)
+            return self._held.is_set()
 
     def close(self) -> None:
         """Give the lease up (a standby takes over at once) and stop polling."""

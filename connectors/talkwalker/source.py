@@ -55,7 +55,7 @@ from socialstream.runtime.codec import Codec, codec_for
 from socialstream.runtime.consumer import end_offsets, read_to_end
 from socialstream.runtime.dlq import DeadLetterWriter
 from socialstream.runtime.httpclient import RetryPolicy, make_client, retry_after_seconds
-from socialstream.runtime.lease import SingleWriterLease
+from socialstream.runtime.lease import LeaseError, SingleWriterLease
 from socialstream.runtime.lenient import LenientParseError, loads
 from socialstream.runtime.linestream import EventKind, LineReader
 from socialstream.runtime.producer import ProducerFenced, TransactionalProducer
@@ -163,8 +163,11 @@ class TalkwalkerSource:
         )
         try:
             while not self._stop.is_set():
-                if not lease.wait(1.0):
-                    continue
+                try:
+                    if not lease.wait(1.0):
+                        continue
+                except LeaseError as exc:
+                    raise StopConnector(str(exc)) from None
                 try:
                     self._run_as_writer(lease)
                 except (ProducerFenced, LeaseLost) as exc:

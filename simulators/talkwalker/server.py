@@ -75,6 +75,7 @@ class SimulatorState:
     replays: dict[int, int] = field(default_factory=dict)
     call_times: deque[float] = field(default_factory=deque)
     rejected_rate_limited: int = 0
+    superseded: int = 0  # connections cut because a newer one opened (error 24)
     open: Connection | None = None
 
 
@@ -169,9 +170,11 @@ class TalkwalkerSimulator:
             self.state.connections += 1
             if self.state.open is not None:
                 self.state.open.superseded = True  # one connection per account
+                self.state.superseded += 1
             connection = Connection(self.state.connections)
             self.state.open = connection
-        lines = stream_lines(self._chunks(connection, selected, resume, stop, max_hits), faults)
+        chunks = self._chunks(request, connection, selected, resume, stop, max_hits)
+        lines = stream_lines(chunks, faults)
         headers = {}
         if self.gzip and "gzip" in request.headers.get("accept-encoding", ""):
             lines = _gzipped(lines)
@@ -202,6 +205,7 @@ class TalkwalkerSimulator:
 
     async def _chunks(
         self,
+        request: Request,
         connection: Connection,
         selected: list[str],
         resume: int | None,
@@ -230,6 +234,8 @@ class TalkwalkerSimulator:
                 for n, i in enumerate(corpus.order(tf, attempt if tf == first else 0)):
                     if n % 256 == 0:
                         await asyncio.sleep(0)
+                        if await request.is_disconnected():
+                            return
                         if connection.superseded:
                             yield error_chunk(
                                 "24", "Stream got disconnected because newer stream running"
@@ -255,6 +261,8 @@ class TalkwalkerSimulator:
                 return
             while not connection.superseded:  # live: a newline every second
                 await asyncio.sleep(self.keepalive_s)
+                if await request.is_disconnected():
+                    return
                 yield b""
             yield error_chunk("24", "Stream got disconnected because newer stream running")
         finally:
