@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 DEMO_DURATION ?= 0
 
-.PHONY: install demo test lint typecheck unit integration bench kafka-up kafka-down kafka-status lock clean
+.PHONY: install demo test lint typecheck unit integration bench kafka-up kafka-down kafka-status lock readme clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is needed"; exit 1; }
@@ -22,7 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy -p socialstream
-	$(BIN)/mypy tests
+	$(BIN)/mypy tests bench
 	$(BIN)/socialstream schemas check
 
 typecheck: lint
@@ -61,6 +61,10 @@ lock:
 	.lock-venv/bin/pip install --quiet ".[dev]"
 	.lock-venv/bin/pip freeze --exclude socialstream | sort > constraints.txt
 	rm -rf .lock-venv
+
+# Regenerate the README's configuration reference from the settings models.
+readme: $(STAMP)
+	$(BIN)/socialstream config reference --update README.md
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info src/*.egg-info

@@ -63,11 +63,21 @@ def config_show(as_json: JsonFlag = False) -> None:
 
 
 @config_app.command("reference")
-def config_reference() -> None:
+def config_reference(
+    update: Annotated[
+        Path | None, typer.Option(help="Rewrite the generated block of this file instead.")
+    ] = None,
+) -> None:
     """Print the configuration and topic reference as Markdown (the README's copy)."""
-    from socialstream.runtime.config_reference import reference_markdown
+    from socialstream.runtime.config_reference import BEGIN, END, reference_markdown
 
-    print(reference_markdown())
+    if update is None:
+        print(reference_markdown())
+        return
+    text = update.read_text(encoding="utf-8")
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    update.write_text(text[:start] + reference_markdown() + text[end:], encoding="utf-8")
+    typer.echo(f"updated {update}")
 
 
 @topics_app.command("apply")
@@ -209,6 +219,7 @@ def simulate(
     timeframes: Annotated[int, typer.Option(help="Timeframes in the corpus (talkwalker).")] = 20,
     per_timeframe: Annotated[int, typer.Option(help="Documents a timeframe (talkwalker).")] = 100,
     window_s: Annotated[float, typer.Option(help="Rate-limit window (talkwalker).")] = 60.0,
+    gzip: Annotated[bool, typer.Option(help="Compress when asked to (talkwalker).")] = True,
 ) -> None:
     """Serve a fake upstream API on loopback until Ctrl-C."""
     from socialstream.simulators.base import SimulatorServer
@@ -218,7 +229,7 @@ def simulate(
         from socialstream.simulators.talkwalker import Corpus, TalkwalkerSimulator
 
         corpus = Corpus(seed=seed, timeframes=timeframes, per_timeframe=per_timeframe)
-        server = TalkwalkerSimulator(corpus, window_s=window_s, port=port).server
+        server = TalkwalkerSimulator(corpus, window_s=window_s, gzip=gzip, port=port).server
     elif api == "example":
         from socialstream.simulators.linestream import LineStreamSimulator
 

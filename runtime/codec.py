@@ -49,7 +49,7 @@ class Codec(Protocol):
 
 
 def _parse(schema: dict[str, Any]) -> Any:
-    return fastavro.parse_schema(schema, _write_hint=False)
+    return fastavro.parse_schema(schema)
 
 
 def _fingerprint(schema: dict[str, Any]) -> bytes:

@@ -12,7 +12,8 @@ import json
 import math
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Annotated, Any
+from functools import cache
+from typing import Annotated, Any, get_args
 
 import json_repair
 from pydantic import BaseModel, BeforeValidator, ConfigDict
@@ -47,6 +48,8 @@ def _blank(value: Any) -> bool:
 
 def to_int(value: Any) -> int | None:
     """12, "12", "1,234", 12.0 -> int; blank -> None; anything else -> ValueError."""
+    if type(value) is int:  # the common case, first
+        return value
     if _blank(value):
         return None
     if isinstance(value, bool):
@@ -90,7 +93,9 @@ def to_float(value: Any) -> float | None:
 
 def to_str(value: Any) -> str | None:
     """Ids and codes: numbers become their decimal string; blank -> None."""
-    if _blank(value):
+    if type(value) is str:  # the common case, first
+        return value.strip() or None
+    if value is None:
         return None
     if isinstance(value, bool):
         return str(value).lower()
@@ -118,6 +123,8 @@ def to_bool(value: Any) -> bool | None:
 def to_epoch_ms(value: Any) -> int | None:
     """Milliseconds since the epoch from epoch ms/s (number or string), ISO 8601/RFC 3339 or
     Twitter's `Thu Apr 13 17:04:50 +0000 2017`. Naive times are taken as UTC."""
+    if type(value) is int and abs(value) >= 100_000_000_000:  # epoch ms, the common case
+        return value
     if _blank(value):
         return None
     if isinstance(value, bool):
@@ -171,6 +178,20 @@ EpochMillis = Annotated[int | None, BeforeValidator(to_epoch_ms)]
 StrList = Annotated[list[str], BeforeValidator(to_str_list)]
 
 
+@cache
+def _model_fields(model: type[BaseModel]) -> tuple[str, ...]:
+    """Names of the fields whose type can hold a nested VendorModel (computed once a class)."""
+
+    def holds_model(annotation: Any) -> bool:
+        if isinstance(annotation, type) and issubclass(annotation, VendorModel):
+            return True
+        return any(holds_model(arg) for arg in get_args(annotation))
+
+    return tuple(
+        name for name, field in model.model_fields.items() if holds_model(field.annotation)
+    )
+
+
 class VendorModel(BaseModel):
     """Base of every vendor model: unknown fields are kept (for `extra`), never rejected."""
 
@@ -179,13 +200,17 @@ class VendorModel(BaseModel):
     def unknown_fields(self) -> dict[str, Any]:
         """Fields no model attribute holds, nested ones under their parent's name."""
         found: dict[str, Any] = dict(self.model_extra or {})
-        for name in type(self).model_fields:
+        for name in _model_fields(type(self)):
             value = getattr(self, name)
-            items = value if isinstance(value, list) else [value]
-            nested = [v.unknown_fields() for v in items if isinstance(v, VendorModel)]
-            nested = [n for n in nested if n]
-            if nested:
-                found[name] = nested if isinstance(value, list) else nested[0]
+            if isinstance(value, VendorModel):
+                nested = value.unknown_fields()
+                if nested:
+                    found[name] = nested
+            elif isinstance(value, list | dict):
+                items = value.values() if isinstance(value, dict) else value
+                inner = [v.unknown_fields() for v in items if isinstance(v, VendorModel)]
+                if any(inner):
+                    found[name] = inner
         return found
 
     def extra_json(self) -> str | None:

@@ -71,6 +71,11 @@ PLACES = [
 ]
 
 
+# Documents come in this many variants a timeframe (all fields but the URL); URLs are unique.
+VARIANTS = 509
+_URL_MARK = "@@socialstream-url@@"
+
+
 def _rng(*parts: object) -> random.Random:
     digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
     return random.Random(int.from_bytes(digest, "big"))
@@ -101,6 +106,12 @@ class Corpus:
     timeframe_ms: int = 60_000
     streams: tuple[str, ...] = ("stream-a", "stream-b")
     rules: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _templates: dict[tuple[int, int, tuple[str, ...]], tuple[bytes, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    _variants: dict[tuple[int, int], tuple[int, list[tuple[str, str]]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def count(self, tf: int) -> int:
         if isinstance(self.per_timeframe, list):
@@ -122,22 +133,36 @@ class Corpus:
     def rules_of(self, stream: str) -> tuple[str, ...]:
         return self.rules.get(stream, (f"{stream}-rule-1", f"{stream}-rule-2"))
 
+    def _variant(self, tf: int, i: int) -> tuple[int, list[tuple[str, str]]]:
+        """(domain index, matched (stream, rule) pairs) of document `i`'s variant, cached."""
+        key = (tf, i % VARIANTS)
+        found = self._variants.get(key)
+        if found is None:
+            rng = _rng(self.seed, "match", *key)
+            k = min(len(self.streams), rng.choice((1, 1, 2)))
+            streams = rng.sample(list(self.streams), k=k)
+            matched = [(s, rng.choice(self.rules_of(s))) for s in streams]
+            domain = _rng(self.seed, "domain", *key).randrange(len(DOMAINS))
+            if len(self._variants) > 65536:
+                self._variants.clear()
+            found = self._variants[key] = (domain, matched)
+        return found
+
     def matches(self, tf: int, i: int) -> list[tuple[str, str]]:
         """(stream, rule) pairs the document matched: one or two streams."""
-        rng = _rng(self.seed, "match", tf, i)
-        streams = rng.sample(list(self.streams), k=min(len(self.streams), rng.choice((1, 1, 2))))
-        return [(s, rng.choice(self.rules_of(s))) for s in streams]
+        return self._variant(tf, i)[1]
 
     def url(self, tf: int, i: int) -> str:
-        _, host, _, _ = DOMAINS[_rng(self.seed, "domain", tf, i).randrange(len(DOMAINS))]
+        _, host, _, _ = DOMAINS[self._domain(tf, i)]
         return f"https://{host}/{self.seed}/{tf}/{i}.html"
+
+    def _domain(self, tf: int, i: int) -> int:
+        return self._variant(tf, i)[0]
 
     def document(self, tf: int, i: int) -> dict[str, Any]:
         """The `data` of result `i` in timeframe `tf`, shaped like the vendor's examples."""
-        rng = _rng(self.seed, "doc", tf, i)
-        kind, host, lang, source_type = DOMAINS[
-            _rng(self.seed, "domain", tf, i).randrange(len(DOMAINS))
-        ]
+        rng = _rng(self.seed, "doc", tf, i % VARIANTS)
+        kind, host, lang, source_type = DOMAINS[self._domain(tf, i)]
         start = self.timeframe_start(tf)
         search_indexed = start + rng.randrange(self.timeframe_ms)
         offset = rng.randrange(len(_TEXT) - 2100)
@@ -166,7 +191,7 @@ class Corpus:
             "root_url": f"https://{host}/",
             "domain_url": f"https://{'.'.join(host.split('.')[-2:])}/",
             "host_url": f"https://{host}/",
-            "parent_url": f"https://{host}/{self.seed}/{tf}/{i}.html",
+            "parent_url": f"https://{host}/",
             "lang": lang,
             "porn_level": 0,
             "fluency_level": rng.randint(50, 100),
@@ -191,15 +216,33 @@ class Corpus:
         }
 
     def result_chunk(self, tf: int, i: int, selected: Sequence[str]) -> bytes | None:
-        """The CT_RESULT line of document `i`, or None if it matches no selected stream."""
+        """The CT_RESULT line of document `i`, or None if it matches no selected stream.
+
+        Rendered from a cached template of its variant with only the URL filled in, so a
+        simulator can serve hundreds of thousands of lines a second.
+        """
+        key = (tf, i % VARIANTS, tuple(selected))
+        template = self._templates.get(key)
+        if template is None:
+            template = self._render_template(tf, i, selected)
+            if len(self._templates) > 8192:
+                self._templates.clear()
+            self._templates[key] = template
+        if not template:
+            return None
+        return template[0] + self.url(tf, i).encode() + template[1]
+
+    def _render_template(self, tf: int, i: int, selected: Sequence[str]) -> tuple[bytes, ...]:
         matched = [(s, r) for s, r in self.matches(tf, i) if s in selected]
         if not matched:
-            return None
+            return ()
+        document = self.document(tf, i)
+        document["url"] = _URL_MARK
         chunk = {
             "chunk_type": "CT_RESULT",
             "chunk_result": {
                 "data": {
-                    "data": self.document(tf, i),
+                    "data": document,
                     "highlighted_data": [
                         {"matched": {"rule_id": r, "stream_id": s}, "title_snippet": None}
                         for s, r in matched
@@ -207,7 +250,8 @@ class Corpus:
                 }
             },
         }
-        return json.dumps(chunk, separators=(",", ":")).encode()
+        head, tail = json.dumps(chunk, separators=(",", ":")).encode().split(_URL_MARK.encode())
+        return head, tail
 
     def order(self, tf: int, attempt: int) -> Iterator[int]:
         """Indices of timeframe `tf` in the order of connection attempt `attempt`."""

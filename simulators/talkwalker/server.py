@@ -175,6 +175,8 @@ class TalkwalkerSimulator:
             self.state.open = connection
         chunks = self._chunks(request, connection, selected, resume, stop, max_hits)
         lines = stream_lines(chunks, faults)
+        if not faults:  # faults need their own writes (a split line must stay split)
+            lines = _coalesced(lines)
         headers = {}
         if self.gzip and "gzip" in request.headers.get("accept-encoding", ""):
             lines = _gzipped(lines)
@@ -279,6 +281,20 @@ def _int_param(request: Request, name: str) -> int | None:
         return int(value)
     except ValueError:
         raise ValueError(f"{name} must be a whole number of milliseconds") from None
+
+
+async def _coalesced(chunks: AsyncIterator[bytes], limit: int = 64 * 1024) -> AsyncIterator[bytes]:
+    """Join lines into writes of about `limit` bytes; a keep-alive flushes at once."""
+    buffer: list[bytes] = []
+    size = 0
+    async for data in chunks:
+        buffer.append(data)
+        size += len(data)
+        if size >= limit or data == b"\r\n":
+            yield b"".join(buffer)
+            buffer, size = [], 0
+    if buffer:
+        yield b"".join(buffer)
 
 
 async def _gzipped(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
