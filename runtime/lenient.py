@@ -16,6 +16,7 @@ from functools import cache
 from typing import Annotated, Any, get_args
 
 import json_repair
+import orjson
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 
@@ -25,9 +26,13 @@ class LenientParseError(ValueError):
 
 def loads(raw: bytes | str) -> tuple[Any, bool]:
     """Parse JSON, repairing vendor-style breakage. Returns (value, repaired)."""
+    try:
+        return orjson.loads(raw), False  # the fast path: well-formed JSON
+    except orjson.JSONDecodeError:
+        pass
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
     try:
-        return json.loads(text), False
+        return json.loads(text), False  # what orjson refuses but JSON allows (ints > 64 bit)
     except json.JSONDecodeError:
         pass
     stripped = text.strip()

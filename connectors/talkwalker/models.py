@@ -35,7 +35,11 @@ class WorldData(VendorModel):
     longitude: LenientFloat = None
 
     def is_empty(self) -> bool:
-        return not any(v is not None for v in self.model_dump(exclude_none=True).values())
+        """True for the vendor's `"world_data": {}`."""
+        return all(getattr(self, name) is None for name in _WORLD_FIELDS)
+
+
+_WORLD_FIELDS = tuple(WorldData.model_fields)
 
 
 class AuthorAttributes(VendorModel):

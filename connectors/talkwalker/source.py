@@ -423,12 +423,16 @@ class TalkwalkerSource:
                     self._commit()
                 if event is None:
                     continue
-                if event.kind is EventKind.LINE:
-                    if not event.data.strip():
-                        continue  # keep-alive
-                    productive = True
-                    line_no += 1
-                    action = self._handle_line(event.data, line_no)
+                if event.kind is EventKind.LINES:
+                    action = None
+                    for line in event.lines:
+                        if not line or line.isspace():
+                            continue  # keep-alive
+                        productive = True
+                        line_no += 1
+                        action = self._handle_line(line, line_no)
+                        if action is not None:
+                            break
                     if action is not None:
                         outcome = action
                         break
