@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 from starlette.applications import Starlette
@@ -195,6 +195,23 @@ class SimulatorServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class Simulator:
+    """What every simulator is to a test: a `url`, and a context that runs its server."""
+
+    server: SimulatorServer
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def __enter__(self) -> Self:
+        self.server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.stop()
 
 
 class _CallRecorder:

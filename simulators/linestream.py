@@ -16,7 +16,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from socialstream.simulators.base import FaultPlan, SimulatorServer, status_response, stream_lines
+from socialstream.simulators.base import (
+    Fault,
+    FaultPlan,
+    Simulator,
+    SimulatorServer,
+    status_response,
+    stream_lines,
+)
 
 __all__ = ["LineStreamSimulator", "corpus"]
 
@@ -30,7 +37,7 @@ def corpus(seed: int, count: int) -> Iterator[bytes]:
         yield json.dumps({"seq": seq, "id": f"{seed}-{seq}", "text": text}).encode()
 
 
-class LineStreamSimulator:
+class LineStreamSimulator(Simulator):
     """GET /stream?count=N&seed=S streams N lines; GET /ping answers JSON. Both need the token."""
 
     def __init__(
@@ -46,38 +53,28 @@ class LineStreamSimulator:
         app = Starlette(routes=[Route("/stream", self._stream), Route("/ping", self._ping)])
         self.server = SimulatorServer(app, port=port)
 
-    def _authorised(self, request: Request) -> bool:
-        return request.query_params.get("access_token") == self.token
+    def _admit(self, request: Request) -> tuple[Response | None, list[Fault]]:
+        """Scripted status faults first, then the token: an error response, or None."""
+        _, faults = self.plan.begin(request.url.path)
+        fault = self.plan.status_fault(faults)
+        if fault is not None:
+            return status_response(fault), faults
+        if request.query_params.get("access_token") != self.token:
+            return JSONResponse(
+                {"status_code": "7", "status_message": "invalid token"}, 401
+            ), faults
+        return None, faults
 
     async def _ping(self, request: Request) -> Response:
-        _, faults = self.plan.begin(request.url.path)
-        fault = self.plan.status_fault(faults)
-        if fault is not None:
-            return status_response(fault)
-        if not self._authorised(request):
-            return JSONResponse({"status_code": "7", "status_message": "invalid token"}, 401)
-        return JSONResponse({"status_code": "0", "status_message": "OK"})
+        denied, _ = self._admit(request)
+        return denied or JSONResponse({"status_code": "0", "status_message": "OK"})
 
     async def _stream(self, request: Request) -> Response:
-        _, faults = self.plan.begin(request.url.path)
-        fault = self.plan.status_fault(faults)
-        if fault is not None:
-            return status_response(fault)
-        if not self._authorised(request):
-            return JSONResponse({"status_code": "7", "status_message": "invalid token"}, 401)
+        denied, faults = self._admit(request)
+        if denied is not None:
+            return denied
         count = int(request.query_params.get("count", "10"))
         seed = int(request.query_params.get("seed", "1"))
         return StreamingResponse(
             stream_lines(self.corpus(seed, count), faults), media_type="application/x-ndjson"
         )
-
-    def __enter__(self) -> LineStreamSimulator:
-        self.server.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.stop()
-
-    @property
-    def url(self) -> str:
-        return self.server.url

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from socialstream.simulators.base import SimulatorServer
+from socialstream.simulators.base import Simulator, SimulatorServer
 
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 
@@ -31,7 +31,7 @@ def _ok(body: Any) -> Response:
     return JSONResponse(body, media_type=CONTENT_TYPE)
 
 
-class SchemaRegistrySimulator:
+class SchemaRegistrySimulator(Simulator):
     """In-memory registry served on loopback."""
 
     def __init__(self, port: int = 0) -> None:
@@ -52,17 +52,6 @@ class SchemaRegistrySimulator:
             ]
         )
         self.server = SimulatorServer(app, port=port)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def __enter__(self) -> SchemaRegistrySimulator:
-        self.server.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.stop()
 
     @staticmethod
     def _canonical(schema_str: str) -> str:

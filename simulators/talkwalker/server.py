@@ -24,7 +24,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from socialstream.simulators.base import FaultPlan, SimulatorServer, status_response, stream_lines
+from socialstream.simulators.base import (
+    FaultPlan,
+    Simulator,
+    SimulatorServer,
+    status_response,
+    stream_lines,
+)
 from socialstream.simulators.talkwalker.corpus import Corpus, select_streams
 
 STREAM_PATH = "/api/v2/stream"
@@ -79,7 +85,7 @@ class SimulatorState:
     open: Connection | None = None
 
 
-class TalkwalkerSimulator:
+class TalkwalkerSimulator(Simulator):
     """The streaming endpoint of one Talkwalker account (one access token)."""
 
     def __init__(
@@ -112,17 +118,6 @@ class TalkwalkerSimulator:
             Route(STREAM_PATH + "/s/{ids}/p/{project}/results", self.results),
         ]
         self.server = SimulatorServer(Starlette(routes=routes), port=port)
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def __enter__(self) -> TalkwalkerSimulator:
-        self.server.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.stop()
 
     # --- the endpoint --------------------------------------------------------------------
 
