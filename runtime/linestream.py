@@ -77,9 +77,18 @@ class LineReader:
                     if skipping:  # the first one is the tail of an oversize line
                         skipping = False
                         lines = lines[1:]
-                    batch = tuple(line[:-1] if line.endswith(b"\r") else line for line in lines)
                     # One queue item a read, not a line: the queue's locking stays off the hot path.
-                    if batch and not self._put(StreamEvent(EventKind.LINES, lines=batch)):
+                    batch: list[bytes] = []
+                    for line in lines:
+                        if len(line) > self._max:
+                            if batch and not self._put(self._lines(batch)):
+                                return
+                            batch = []
+                            if not self._put(StreamEvent(EventKind.OVERSIZE, line[:1024])):
+                                return
+                            continue
+                        batch.append(line[:-1] if line.endswith(b"\r") else line)
+                    if batch and not self._put(self._lines(batch)):
                         return
                 if len(pending) > self._max and not skipping:
                     if not self._put(StreamEvent(EventKind.OVERSIZE, pending[:1024])):
@@ -95,6 +104,10 @@ class LineReader:
             if not self._stop.is_set():
                 message = redact_text(f"{type(exc).__name__}: {exc}")
                 self._put(StreamEvent(EventKind.ERROR, pending, message))
+
+    @staticmethod
+    def _lines(batch: list[bytes]) -> StreamEvent:
+        return StreamEvent(EventKind.LINES, lines=tuple(batch))
 
     def get(self, timeout: float | None) -> StreamEvent | None:
         try:
