@@ -211,6 +211,24 @@ def run_talkwalker() -> None:
         raise typer.Exit(2) from None
 
 
+@run_app.command("insightstrack")
+def run_insightstrack() -> None:
+    """Stream InsightsTrack tweet, summary and user events into Kafka, with gap records."""
+    import signal
+
+    from socialstream.connectors.insightstrack.source import InsightsTrackSource, StopConnector
+
+    settings = load_settings()
+    try:
+        source = InsightsTrackSource(settings)
+        signal.signal(signal.SIGTERM, lambda *_: source.stop())
+        signal.signal(signal.SIGINT, lambda *_: source.stop())
+        source.run()
+    except StopConnector as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command("simulate")
 def simulate(
     api: Annotated[str, typer.Argument(help="talkwalker | example | schema-registry")],

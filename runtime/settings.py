@@ -168,6 +168,49 @@ class TalkwalkerSettings(BaseModel):
     gzip: bool = Field(default=True, description="Ask for a gzip-compressed stream.")
 
 
+class InsightsTrackSettings(BaseModel):
+    """The InsightsTrack source (`socialstream run insightstrack`) and its rules API."""
+
+    base_url: str = Field(default="https://data-api.x.com", description="InsightsTrack base URL.")
+    account: str = Field(default="", description="Account name in the stream and rules URLs.")
+    label: str = Field(default="prod", description="Stream label in the stream and rules URLs.")
+    bearer_token: SecretStr | None = Field(
+        default=None, description="OAuth 2.0 bearer token (always redacted)."
+    )
+    stall_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="No byte (keep-alives come every 3 s) for this long ends the connection.",
+    )
+    network_backoff_s: float = Field(
+        default=0.25, gt=0, description="First wait after a network error (grows linearly)."
+    )
+    network_backoff_max_s: float = Field(default=16.0, gt=0, description="Its ceiling.")
+    http_backoff_s: float = Field(
+        default=5.0, gt=0, description="First wait after an HTTP error such as 503 (doubles)."
+    )
+    http_backoff_max_s: float = Field(default=320.0, gt=0, description="Its ceiling.")
+    rate_limit_backoff_s: float = Field(
+        default=60.0, gt=0, description="First wait after a 429 (doubles)."
+    )
+    rate_limit_backoff_max_s: float = Field(default=960.0, gt=0, description="Its ceiling.")
+    dedup_window: int = Field(
+        default=200_000,
+        ge=1000,
+        description="Recent event ids remembered to drop what a reconnect resends.",
+    )
+    commit_interval_ms: int = Field(
+        default=250, ge=10, description="Longest an event waits before its transaction commits."
+    )
+    rules_per_window: int = Field(
+        default=60, ge=1, description="Rules API requests a window (the vendor allows 60/min)."
+    )
+    rules_window_s: float = Field(default=60.0, gt=0, description="The rules rate window.")
+    lease_session_timeout_ms: int = Field(
+        default=10_000, ge=1000, description="How soon a standby takes over a dead writer."
+    )
+
+
 class Settings(BaseSettings):
     """Everything a socialstream component can be told."""
 
@@ -182,6 +225,7 @@ class Settings(BaseSettings):
     topics: TopicSettings = Field(default_factory=TopicSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     talkwalker: TalkwalkerSettings = Field(default_factory=TalkwalkerSettings)
+    insightstrack: InsightsTrackSettings = Field(default_factory=InsightsTrackSettings)
 
     @classmethod
     def settings_customise_sources(
