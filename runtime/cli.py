@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from socialstream.connectors.insightstrack.rules import RulesClient
 
 from socialstream.runtime.logs import setup_logging
 from socialstream.runtime.output import emit, table
@@ -227,6 +230,121 @@ def run_insightstrack() -> None:
     except StopConnector as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+insightstrack_app = typer.Typer(help="InsightsTrack tools.", no_args_is_help=True)
+it_rules_app = typer.Typer(help="The stream's from:<user id> rules.", no_args_is_help=True)
+insightstrack_app.add_typer(it_rules_app, name="rules")
+app.add_typer(insightstrack_app, name="insightstrack")
+
+
+def _rules_client() -> RulesClient:
+    from socialstream.connectors.insightstrack.rules import RulesClient, RulesError
+
+    settings = load_settings()
+    try:
+        return RulesClient(settings.insightstrack)
+    except RulesError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@it_rules_app.command("list")
+def it_rules_list(as_json: JsonFlag = False) -> None:
+    """The rules the stream has now."""
+    from socialstream.connectors.insightstrack.rules import user_of
+
+    client = _rules_client()
+    rules = sorted(client.fetch())
+    emit({"rules": rules}, as_json, "\n".join(user_of(r) for r in rules) or "(no rules)")
+
+
+@it_rules_app.command("add")
+def it_rules_add(user_ids: Annotated[list[int], typer.Argument(help="User ids.")]) -> None:
+    """Add from:<id> rules (invalid ones are reported, the valid ones still added)."""
+    from socialstream.connectors.insightstrack.rules import rule_value
+
+    client = _rules_client()
+    values = [rule_value(u) for u in user_ids]
+    added: list[str] = []
+    invalid: dict[str, str] = {}
+    for start in range(0, len(values), 1000):
+        batch_added, batch_invalid = client.add(values[start : start + 1000])
+        added += batch_added
+        invalid.update(batch_invalid)
+    typer.echo(f"added {len(added)}")
+    for value, reason in sorted(invalid.items()):
+        typer.echo(f"invalid {value}: {reason}", err=True)
+    if invalid:
+        raise typer.Exit(1)
+
+
+@it_rules_app.command("remove")
+def it_rules_remove(user_ids: Annotated[list[int], typer.Argument(help="User ids.")]) -> None:
+    """Remove from:<id> rules."""
+    from socialstream.connectors.insightstrack.rules import rule_value
+
+    client = _rules_client()
+    values = [rule_value(u) for u in user_ids]
+    for start in range(0, len(values), 1000):
+        client.remove(values[start : start + 1000])
+    typer.echo(f"removed {len(values)}")
+
+
+@it_rules_app.command("sync")
+def it_rules_sync(
+    from_file: Annotated[Path, typer.Option("--from", help="Declared user ids, one a line.")],
+    dry_run: Annotated[bool, typer.Option(help="Show the diff, change nothing.")] = False,
+    ignore_revokes: Annotated[
+        bool, typer.Option(help="Do not read revoked users from the connector's checkpoint.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Reconcile the stream's rules with a declared list of user ids."""
+    from socialstream.connectors.insightstrack.rules import parse_rules_file, sync
+    from socialstream.runtime.checkpoints import CheckpointStore
+    from socialstream.runtime.codec import codec_for
+
+    settings = load_settings()
+    ids, bad = parse_rules_file(from_file)
+    for line in bad:
+        typer.echo(f"invalid line in {from_file}: {line!r} (not a user id)", err=True)
+    revoked: list[int] = []
+    if not ignore_revokes:
+        try:
+            store = CheckpointStore(
+                settings.kafka,
+                settings.topics,
+                codec_for(settings.schema_registry.url),
+                "insightstrack",
+            )
+            it = settings.insightstrack
+            position = store.load(f"{it.account}.{it.label}", timeout_s=20) or {}
+            revoked = [int(u) for u in position.get("revoked", [])]
+        except Exception as exc:
+            typer.echo(
+                f"error: cannot read revoked users from Kafka ({exc}); "
+                "pass --ignore-revokes to sync without them",
+                err=True,
+            )
+            raise typer.Exit(2) from None
+    client = _rules_client()
+    report = sync(client, ids, revoked, dry_run=dry_run)
+    lines = [f"+ from:{v.removeprefix('from:')}" for v in report.to_add]
+    lines += [f"- {v}" for v in report.to_remove]
+    lines += [f"! {v}: {reason}" for v, reason in sorted(report.invalid.items())]
+    lines += [f"~ {v} (revoked; not re-added)" for v in report.skipped_revoked]
+    verb = "would add" if dry_run else "added"
+    summary = (
+        f"{verb} {len(report.to_add if dry_run else report.added)}, "
+        f"{'would remove' if dry_run else 'removed'} "
+        f"{len(report.to_remove if dry_run else report.removed)}, "
+        f"{report.unchanged} unchanged, {len(report.invalid)} invalid, "
+        f"{report.requests} requests"
+    )
+    emit(report.as_dict(), as_json, "\n".join([*lines, summary]))
+    if report.invalid or bad:
+        raise typer.Exit(1)
 
 
 @app.command("simulate")

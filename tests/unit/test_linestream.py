@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from socialstream.runtime.linestream import EventKind, LineReader, StreamEvent
@@ -52,3 +54,27 @@ def test_a_dropped_connection_is_an_error_event() -> None:
     found = events(plan)
     assert lines_of(found) == list(corpus(4, 50))[:20]
     assert found[-1].kind is EventKind.ERROR and not found[-1].stalled
+
+
+def test_a_stall_is_detected_within_the_configured_limit() -> None:
+    plan = FaultPlan().add(Fault(FaultKind.STALL, path="/stream", at_line=5, seconds=20))
+    limit = 1.0
+    with (
+        LineStreamSimulator(token=TOKEN, plan=plan) as sim,
+        httpx.Client(timeout=httpx.Timeout(5.0, read=limit)) as client,
+    ):
+        params = {"access_token": TOKEN, "count": "50", "seed": "4"}
+        response = client.send(
+            client.build_request("GET", sim.url + "/stream", params=params), stream=True
+        )
+        reader = LineReader(response)
+        started = time.monotonic()
+        while True:
+            event = reader.get(10)
+            assert event is not None
+            if event.kind is EventKind.ERROR:
+                break
+        waited = time.monotonic() - started
+        reader.close()
+    assert event.stalled
+    assert waited < limit + 1.0  # the read timeout, not the OS's TCP timeout (minutes)
