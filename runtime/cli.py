@@ -349,13 +349,16 @@ def it_rules_sync(
 
 @app.command("simulate")
 def simulate(
-    api: Annotated[str, typer.Argument(help="talkwalker | example | schema-registry")],
+    api: Annotated[
+        str, typer.Argument(help="talkwalker | insightstrack | example | schema-registry")
+    ],
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: a free one).")] = 0,
     seed: Annotated[int, typer.Option(help="Corpus seed (talkwalker).")] = 1,
     timeframes: Annotated[int, typer.Option(help="Timeframes in the corpus (talkwalker).")] = 20,
     per_timeframe: Annotated[int, typer.Option(help="Documents a timeframe (talkwalker).")] = 100,
     window_s: Annotated[float, typer.Option(help="Rate-limit window (talkwalker).")] = 60.0,
     gzip: Annotated[bool, typer.Option(help="Compress when asked to (talkwalker).")] = True,
+    events: Annotated[int, typer.Option(help="Events in the script (insightstrack).")] = 10_000,
 ) -> None:
     """Serve a fake upstream API on loopback until Ctrl-C."""
     from socialstream.simulators.base import SimulatorServer
@@ -366,6 +369,11 @@ def simulate(
 
         corpus = Corpus(seed=seed, timeframes=timeframes, per_timeframe=per_timeframe)
         server = TalkwalkerSimulator(corpus, window_s=window_s, gzip=gzip, port=port).server
+    elif api == "insightstrack":
+        from socialstream.simulators.insightstrack import EventScript, InsightsTrackSimulator
+
+        script = EventScript(seed=seed, count=events)
+        server = InsightsTrackSimulator(script, port=port).server
     elif api == "example":
         from socialstream.simulators.linestream import LineStreamSimulator
 

@@ -1,0 +1,166 @@
+"""What the source benchmarks share: processes, a broker, and the read_committed stopwatch."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, TopicPartition
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM of a running process: its peak resident set so far."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def start_cli(args: list[str], port: int) -> subprocess.Popen[bytes]:
+    """Start `socialstream ARGS` (a simulator) and wait until it listens on `port`."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "socialstream", *args, "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"socialstream {' '.join(args)} did not start")
+
+
+@contextmanager
+def kafka_broker() -> Iterator[str]:
+    """KAFKA_BOOTSTRAP_SERVERS if set, else a local broker for the benchmark's lifetime."""
+    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        yield configured
+        return
+    from socialstream.deploy.kafka.launcher import KafkaBroker
+
+    broker = KafkaBroker.create().start()
+    try:
+        yield broker.bootstrap_servers
+    finally:
+        broker.stop()
+
+
+def count_committed(
+    bootstrap: str, topics: list[str], expected: int, timeout_s: float
+) -> tuple[float, float]:
+    """Consume read_committed until `expected` records: (time of the first, of the last)."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"bench-{uuid.uuid4().hex}",
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+        }
+    )
+    assignment = []
+    for topic in topics:
+        metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+        assignment += [TopicPartition(topic, p, 0) for p in metadata.partitions]
+    consumer.assign(assignment)
+    seen = 0
+    first = last = 0.0
+    deadline = time.monotonic() + timeout_s
+    try:
+        while seen < expected:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"saw {seen} of {expected} records")
+            good = [m for m in consumer.consume(10_000, 0.5) if not m.error()]
+            if good:
+                now = time.monotonic()
+                first = first or now
+                last = now
+                seen += len(good)
+    finally:
+        consumer.close()
+    return first, last
+
+
+def print_table(rows: list[dict[str, Any]], unit: str) -> None:
+    """Rows of {size, path, per_s, rss_mb}; the baseline row of each size comes first."""
+    print(f"\n{'size':>10}  {'path':<26} {unit + '/s':>10} {'ratio':>6} {'peak RSS':>9}")
+    baseline: dict[int, float] = {}
+    for row in rows:
+        baseline.setdefault(row["size"], row["per_s"])
+        ratio = row["per_s"] / baseline[row["size"]]
+        print(
+            f"{row['size']:>10,}  {row['path']:<26} {row['per_s']:>10,.0f} {ratio:>6.2f}"
+            f" {row['rss_mb']:>7.0f} MB"
+        )
+
+
+def produce_raw_lines(
+    url: str,
+    size: int,
+    bootstrap: str,
+    topic: str,
+    headers: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+    marker: bytes = b"",
+) -> int:
+    """The baseline: read the same stream, produce each non-empty line's raw bytes (those that
+    contain `marker`), no parsing, no transactions. Returns the lines produced."""
+    import httpx
+    from confluent_kafka import Producer
+
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "enable.idempotence": True,
+            "linger.ms": 5,
+            "compression.type": "zstd",
+            "acks": "all",
+        }
+    )
+    sent = 0
+    with httpx.stream("GET", url, headers=headers, params=params, timeout=60) as response:
+        pending = b""
+        for chunk in response.iter_bytes():
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                line = line.rstrip(b"\r")
+                if not line or marker not in line[:60]:
+                    continue
+                while True:
+                    try:
+                        producer.produce(topic, line)
+                        break
+                    except BufferError:
+                        producer.poll(0.05)
+                producer.poll(0)
+                sent += 1
+            if sent >= size:
+                break
+    producer.flush(60)
+    return sent
+
+
+def create_topic(bootstrap: str, name: str, partitions: int = 6) -> None:
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(name, partitions, 1)])[name].result()
