@@ -131,3 +131,48 @@ def test_stalls_drops_503_malformed_and_revoke_every_event_once_with_gaps(
     assert [m.key() for m in users] == [str(revoked_user).encode()]
     assert "revoked access" in log.read_text()
     assert TOKEN not in log.read_text()
+
+
+def test_restart_after_sigkill_does_not_republish_resent_events(
+    kafka: KafkaSettings, topics: TopicSettings, tmp_path: Path
+) -> None:
+    script = EventScript(seed=4, count=30_000)
+    # The first connection pauses after line 5000 (a stall longer than the test), so the kill
+    # below lands at a known point: everything sent so far reached the connector.
+    plan = FaultPlan().add(
+        Fault(FaultKind.STALL, path="/stream", request=1, at_line=5000, seconds=600)
+    )
+    apply_topics(kafka, topics)
+    log = tmp_path / "connector.log"
+    with InsightsTrackSimulator(script, plan=plan, keepalive_s=0.3, replay_on_reconnect=500) as sim:
+        env = {**_env(kafka, topics, sim), "SOCIALSTREAM_INSIGHTSTRACK__STALL_TIMEOUT_S": "30"}
+        command = [sys.executable, "-m", "socialstream", "run", "insightstrack"]
+        first = subprocess.Popen(command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while sim.state.cursor < 4990 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # the connector commits what it received (every 250 ms)
+        first.kill()  # SIGKILL mid-stream: the restart must rebuild what it already published
+        first.wait(10)
+        second = subprocess.Popen(command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                if sim.state.cursor >= script.count and len(set(_identities(kafka, topics))) >= len(
+                    set(sim.state.delivered)
+                ):
+                    break
+                time.sleep(1)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            assert second.wait(30) == 0, log.read_text()[-3000:]
+        delivered = sim.state.delivered
+    seen = _identities(kafka, topics)
+    assert len(delivered) > len(set(delivered))
+    assert len(seen) == len(set(seen)) == script.count
+    codec = SingleObjectCodec()
+    gaps = [
+        codec.decode(m.value()).value
+        for m in read_to_end(kafka, f"{topics.prefix}insightstrack.control")
+    ]
+    assert [g["reason"] for g in gaps] == ["connector (re)started"]
