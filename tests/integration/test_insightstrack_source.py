@@ -151,7 +151,9 @@ def test_restart_after_sigkill_does_not_republish_resent_events(
         deadline = time.monotonic() + 60
         while sim.state.cursor < 4990 and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(1.0)  # the connector commits what it received (every 250 ms)
+        sent = len(set(sim.state.delivered))
+        while len(set(_identities(kafka, topics))) < sent and time.monotonic() < deadline:
+            time.sleep(0.2)  # until the connector has committed all it was sent
         first.kill()  # SIGKILL mid-stream: the restart must rebuild what it already published
         first.wait(10)
         second = subprocess.Popen(command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
