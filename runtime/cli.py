@@ -402,6 +402,7 @@ def demo(
 
     settings = load_settings()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line a request is noise here
+    logging.getLogger("socialstream").setLevel(logging.WARNING)
     broker = None
     if "SOCIALSTREAM_KAFKA__BOOTSTRAP_SERVERS" not in os.environ:
         from socialstream.deploy.kafka.launcher import KafkaBroker

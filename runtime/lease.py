@@ -81,7 +81,9 @@ class SingleWriterLease:
     def _on_revoke(self, _consumer: Any, partitions: list[Any]) -> None:
         if not partitions:
             return  # a cooperative rebalance that took nothing from this member
-        if self._held.is_set():
+        if self._held.is_set() and self._stop.is_set():
+            log.info("lease released", extra={"lease": self.name})
+        elif self._held.is_set():
             log.warning("lease lost: this instance stops writing", extra={"lease": self.name})
         self._set(False)
 
