@@ -114,8 +114,8 @@ def run_demo(settings: Settings, duration_s: float) -> Counter[str]:
         seen.clear()
         seen.update(totals)
         cells = [
-            f"{t.split('.', 1)[-1] if settings.topics.prefix else t}: {window[n]:>4}/s "
-            f"({totals[n]})"
+            f"{t.replace('talkwalker', 'tw').replace('insightstrack', 'it')} "
+            f"{window[n]:>4}/s ({totals[n]})"
             for t, n in zip(TOPICS, names, strict=True)
         ]
         print("  ".join(cells), flush=True)
