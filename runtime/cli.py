@@ -197,7 +197,8 @@ def run_talkwalker() -> None:
     """Stream Talkwalker results, control and error chunks into Kafka, exactly once."""
     import signal
 
-    from socialstream.connectors.talkwalker.source import StopConnector, TalkwalkerSource
+    from socialstream.connectors.talkwalker.source import TalkwalkerSource
+    from socialstream.runtime.connector import StopConnector
 
     settings = load_settings()
     try:
@@ -219,7 +220,8 @@ def run_insightstrack() -> None:
     """Stream InsightsTrack tweet, summary and user events into Kafka, with gap records."""
     import signal
 
-    from socialstream.connectors.insightstrack.source import InsightsTrackSource, StopConnector
+    from socialstream.connectors.insightstrack.source import InsightsTrackSource
+    from socialstream.runtime.connector import StopConnector
 
     settings = load_settings()
     try:
@@ -303,7 +305,7 @@ def it_rules_sync(
     """Reconcile the stream's rules with a declared list of user ids."""
     from socialstream.connectors.insightstrack.rules import parse_rules_file, sync
     from socialstream.runtime.checkpoints import CheckpointStore
-    from socialstream.runtime.codec import codec_for
+    from socialstream.runtime.codec import codec_from_settings
 
     settings = load_settings()
     ids, bad = parse_rules_file(from_file)
@@ -315,7 +317,7 @@ def it_rules_sync(
             store = CheckpointStore(
                 settings.kafka,
                 settings.topics,
-                codec_for(settings.schema_registry.url),
+                codec_from_settings(settings),
                 "insightstrack",
             )
             it = settings.insightstrack

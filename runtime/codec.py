@@ -17,12 +17,15 @@ import json
 import struct
 import threading
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from socialstream.schemas import BASELINE_DIR, full_name, load_schema, schema_names
+
+if TYPE_CHECKING:
+    from socialstream.runtime.settings import Settings
 
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 CONFLUENT_MAGIC = b"\x00"
@@ -253,6 +256,13 @@ class ConfluentCodec:
         name, writer = found
         reader = self._schemas.by_full_name.get(name)
         return Decoded(name, _read_body(data[5:], writer, reader))
+
+
+def codec_from_settings(settings: Settings) -> Codec:
+    """The codec the settings ask for (registry URL and credentials included)."""
+    registry = settings.schema_registry
+    auth = registry.basic_auth_user_info
+    return codec_for(registry.url, auth.get_secret_value() if auth else None)
 
 
 def codec_for(schema_registry_url: str | None, basic_auth_user_info: str | None = None) -> Codec:

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from pydantic import SecretStr
 
-from socialstream.runtime.codec import Codec, DecodeError, codec_for
+from socialstream.runtime.codec import Codec, DecodeError, codec_from_settings
 from socialstream.runtime.consumer import committed_consumer
 from socialstream.runtime.settings import Settings
 from socialstream.runtime.topics import apply_topics
@@ -99,7 +99,7 @@ def run_demo(settings: Settings, duration_s: float) -> Counter[str]:
     from socialstream.connectors.talkwalker.source import TalkwalkerSource
 
     apply_topics(settings.kafka, settings.topics)
-    codec = codec_for(settings.schema_registry.url)
+    codec = codec_from_settings(settings)
     stop = threading.Event()
     seen: Counter[str] = Counter()
     names = [f"{settings.topics.prefix}{t}" for t in TOPICS]

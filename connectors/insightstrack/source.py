@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from collections import OrderedDict
 from typing import Any
@@ -39,14 +38,15 @@ from socialstream.connectors.insightstrack.records import (
     user_event_record,
 )
 from socialstream.runtime.checkpoints import CheckpointStore
-from socialstream.runtime.codec import Codec, codec_for
+from socialstream.runtime.codec import Codec, codec_from_settings
+from socialstream.runtime.connector import SingleWriterConnector, StopConnector
 from socialstream.runtime.consumer import end_offsets, read_to_end
 from socialstream.runtime.dlq import DeadLetterWriter
 from socialstream.runtime.httpclient import RetryPolicy, make_client
-from socialstream.runtime.lease import LeaseError, SingleWriterLease
+from socialstream.runtime.lease import SingleWriterLease
 from socialstream.runtime.lenient import LenientParseError, loads
 from socialstream.runtime.linestream import EventKind, LineReader
-from socialstream.runtime.producer import ProducerFenced, TransactionalProducer
+from socialstream.runtime.producer import TransactionalProducer
 from socialstream.runtime.publisher import Publisher
 from socialstream.runtime.redaction import redact_text
 from socialstream.runtime.settings import InsightsTrackSettings, Settings
@@ -58,10 +58,6 @@ TWEETS = "insightstrack.tweets"
 SUMMARIES = "insightstrack.summaries"
 USERS = "insightstrack.users"
 CONTROL = "insightstrack.control"
-
-
-class StopConnector(Exception):
-    """A condition retrying cannot fix; the message says which."""
 
 
 class RecentIds:
@@ -93,52 +89,32 @@ def event_id(event: TweetEvent | SummaryEvent | UserEvent) -> str:
     return f"user:{action.source.user_id}:{event.event_type}:{action.date_time}"
 
 
-class InsightsTrackSource:
+class InsightsTrackSource(SingleWriterConnector):
     """Streams one account/label into Kafka."""
 
+    component = COMPONENT
+
     def __init__(self, settings: Settings, codec: Codec | None = None) -> None:
-        self.settings = settings
         self.it: InsightsTrackSettings = settings.insightstrack
+        super().__init__(
+            settings, f"{self.it.account}.{self.it.label}", self.it.lease_session_timeout_ms
+        )
         if self.it.bearer_token is None or not self.it.account:
             raise StopConnector(
                 "set SOCIALSTREAM_INSIGHTSTRACK__BEARER_TOKEN and "
                 "SOCIALSTREAM_INSIGHTSTRACK__ACCOUNT"
             )
-        self.codec = codec or codec_for(settings.schema_registry.url)
-        self.name = f"{self.it.account}.{self.it.label}"
+        self.codec = codec or codec_from_settings(settings)
         self.stats: dict[str, int] = dict.fromkeys(
             ("events", "duplicates", "dead_letters", "gaps", "connections", "revokes"), 0
         )
-        self._stop = threading.Event()
 
-    def stop(self) -> None:
-        self._stop.set()
-
-    def run(self) -> None:
-        lease = SingleWriterLease(
-            self.settings.kafka,
-            self.settings.topics,
-            f"{COMPONENT}.{self.name}",
-            self.it.lease_session_timeout_ms,
-        )
-        try:
-            while not self._stop.is_set():
-                try:
-                    if not lease.wait(1.0):
-                        continue
-                except LeaseError as exc:
-                    raise StopConnector(str(exc)) from None
-                try:
-                    self._run_as_writer(lease)
-                except ProducerFenced as exc:
-                    log.warning("no longer the writer, standing by: %s", exc)
-        finally:
-            lease.close()
-            log.info("insightstrack source stopped", extra={"stats": self.stats})
+    def stats_summary(self) -> dict[str, Any]:
+        return self.stats
 
     # --- setup ----------------------------------------------------------------------------
 
-    def _run_as_writer(self, lease: SingleWriterLease) -> None:
+    def run_as_writer(self, lease: SingleWriterLease) -> None:
         kafka, topics = self.settings.kafka, self.settings.topics
         self._lease = lease
         self._producer = TransactionalProducer(kafka, f"{COMPONENT}.{self.name}")

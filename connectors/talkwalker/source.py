@@ -23,7 +23,6 @@ import json
 import logging
 import random
 import re
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,14 +50,15 @@ from socialstream.connectors.talkwalker.records import (
     result_record,
 )
 from socialstream.runtime.checkpoints import CheckpointStore
-from socialstream.runtime.codec import Codec, codec_for
+from socialstream.runtime.codec import Codec, codec_from_settings
+from socialstream.runtime.connector import LeaseLost, SingleWriterConnector, StopConnector
 from socialstream.runtime.consumer import end_offsets, read_to_end
 from socialstream.runtime.dlq import DeadLetterWriter
 from socialstream.runtime.httpclient import RetryPolicy, make_client, retry_after_seconds
-from socialstream.runtime.lease import LeaseError, SingleWriterLease
+from socialstream.runtime.lease import SingleWriterLease
 from socialstream.runtime.lenient import LenientParseError, loads
 from socialstream.runtime.linestream import EventKind, LineReader
-from socialstream.runtime.producer import ProducerFenced, TransactionalProducer
+from socialstream.runtime.producer import TransactionalProducer
 from socialstream.runtime.publisher import Publisher
 from socialstream.runtime.ratelimit import SlidingWindowLimiter
 from socialstream.runtime.redaction import redact_text
@@ -70,14 +70,6 @@ COMPONENT = "talkwalker"
 RESULTS = "talkwalker.results"
 CONTROL = "talkwalker.control"
 ERRORS = "talkwalker.errors"
-
-
-class StopConnector(Exception):
-    """A condition retrying cannot fix (bad token, unknown stream...); the message says which."""
-
-
-class LeaseLost(Exception):
-    """Another instance is the writer now."""
 
 
 @dataclass
@@ -129,56 +121,26 @@ def slug(selector: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_.-]", "_", text) or "all"
 
 
-class TalkwalkerSource:
+class TalkwalkerSource(SingleWriterConnector):
     """Streams one selector through the account's single connection into Kafka."""
 
+    component = COMPONENT
+
     def __init__(self, settings: Settings, codec: Codec | None = None) -> None:
-        self.settings = settings
         self.tw: TalkwalkerSettings = settings.talkwalker
+        super().__init__(settings, slug(self.tw.streams), self.tw.lease_session_timeout_ms)
         if self.tw.access_token is None:
             raise StopConnector("SOCIALSTREAM_TALKWALKER__ACCESS_TOKEN is not set")
-        self.codec = codec or codec_for(
-            settings.schema_registry.url,
-            settings.schema_registry.basic_auth_user_info.get_secret_value()
-            if settings.schema_registry.basic_auth_user_info
-            else None,
-        )
-        self.name = slug(self.tw.streams)
+        self.codec = codec or codec_from_settings(settings)
         self.stats = Stats()
         self.limiter = SlidingWindowLimiter(self.tw.calls_per_window, self.tw.window_s)
-        self._stop = threading.Event()
 
-    # --- lifecycle ------------------------------------------------------------------------
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def run(self) -> None:
-        """Stand by until this instance holds the lease, then stream until stopped."""
-        lease = SingleWriterLease(
-            self.settings.kafka,
-            self.settings.topics,
-            f"{COMPONENT}.{self.name}",
-            self.tw.lease_session_timeout_ms,
-        )
-        try:
-            while not self._stop.is_set():
-                try:
-                    if not lease.wait(1.0):
-                        continue
-                except LeaseError as exc:
-                    raise StopConnector(str(exc)) from None
-                try:
-                    self._run_as_writer(lease)
-                except (ProducerFenced, LeaseLost) as exc:
-                    log.warning("no longer the writer, standing by: %s", exc)
-        finally:
-            lease.close()
-            log.info("talkwalker source stopped", extra={"stats": vars(self.stats)})
+    def stats_summary(self) -> dict[str, Any]:
+        return vars(self.stats)
 
     # --- the writer -----------------------------------------------------------------------
 
-    def _run_as_writer(self, lease: SingleWriterLease) -> None:
+    def run_as_writer(self, lease: SingleWriterLease) -> None:
         kafka, topics = self.settings.kafka, self.settings.topics
         producer = TransactionalProducer(kafka, f"{COMPONENT}.{self.name}")
         publisher = Publisher(producer, self.codec, topics, source=COMPONENT)

@@ -1,0 +1,71 @@
+"""The lifecycle every single-writer source shares, as Kafka Connect's runtime gives its tasks one.
+
+A connector subclass says how to stream while it is the writer (`run_as_writer`); this base keeps
+the instance on standby until it holds the lease, hands over when the lease or the transactional
+id moves to another instance, and stops on `stop()` or on a `StopConnector` the subclass raises.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from abc import ABC, abstractmethod
+from typing import Any
+
+from socialstream.runtime.lease import LeaseError, SingleWriterLease
+from socialstream.runtime.producer import ProducerFenced
+from socialstream.runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class StopConnector(Exception):
+    """A condition retrying cannot fix (bad credentials, unknown stream...); says which."""
+
+
+class LeaseLost(Exception):
+    """Another instance is the writer now."""
+
+
+class SingleWriterConnector(ABC):
+    """Stand by, write while holding the lease, stand by again when it moves."""
+
+    component: str = "connector"
+
+    def __init__(self, settings: Settings, name: str, session_timeout_ms: int) -> None:
+        self.settings = settings
+        self.name = name
+        self._session_timeout_ms = session_timeout_ms
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def stats_summary(self) -> dict[str, Any]:
+        return {}
+
+    @abstractmethod
+    def run_as_writer(self, lease: SingleWriterLease) -> None:
+        """Stream while `lease.held`; return when stopped or when the lease is gone."""
+
+    def run(self) -> None:
+        lease = SingleWriterLease(
+            self.settings.kafka,
+            self.settings.topics,
+            f"{self.component}.{self.name}",
+            self._session_timeout_ms,
+        )
+        try:
+            while not self._stop.is_set():
+                try:
+                    if not lease.wait(1.0):
+                        continue
+                except LeaseError as exc:
+                    raise StopConnector(str(exc)) from None
+                try:
+                    self.run_as_writer(lease)
+                except (ProducerFenced, LeaseLost) as exc:
+                    log.warning("no longer the writer, standing by: %s", exc)
+        finally:
+            lease.close()
+            log.info("%s stopped", self.component, extra={"stats": self.stats_summary()})
