@@ -12,8 +12,11 @@ import threading
 from abc import ABC, abstractmethod
 from typing import Any
 
+from confluent_kafka import KafkaException
+
 from socialstream.runtime.lease import LeaseError, SingleWriterLease
-from socialstream.runtime.producer import ProducerFenced
+from socialstream.runtime.producer import DeliveryFailed, ProducerFenced
+from socialstream.runtime.redaction import redact_text
 from socialstream.runtime.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,7 @@ class SingleWriterConnector(ABC):
             f"{self.component}.{self.name}",
             self._session_timeout_ms,
         )
+        backoff = 1.0
         try:
             while not self._stop.is_set():
                 try:
@@ -64,8 +68,17 @@ class SingleWriterConnector(ABC):
                     raise StopConnector(str(exc)) from None
                 try:
                     self.run_as_writer(lease)
+                    backoff = 1.0
                 except (ProducerFenced, LeaseLost) as exc:
                     log.warning("no longer the writer, standing by: %s", exc)
+                except (KafkaException, DeliveryFailed, TimeoutError) as exc:
+                    # The cluster is unreachable or busy. Everything committed is safe and the
+                    # writer rebuilds its state from Kafka, so starting over is always correct.
+                    log.error(
+                        "Kafka unavailable, retrying in %.0f s: %s", backoff, redact_text(str(exc))
+                    )
+                    self._stop.wait(backoff)
+                    backoff = min(backoff * 2, 60.0)
         finally:
             lease.close()
             log.info("%s stopped", self.component, extra={"stats": self.stats_summary()})

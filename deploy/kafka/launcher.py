@@ -177,9 +177,28 @@ class KafkaBroker:
         ]
 
     def start(self, timeout_s: float = 120.0, detach: bool = False) -> KafkaBroker:
+        """Start the broker (formatting its log dir the first time) and wait until it answers.
+
+        Calling it again after `stop()` restarts the same broker with its data, on its ports.
+        """
         lib = ensure_jars()
         config = self.data_dir / "server.properties"
         config.write_text(server_properties(self.data_dir, self.port, self.controller_port))
+        if not (self.data_dir / "log" / "meta.properties").exists():
+            self._format(lib, config)
+        with self.log_file.open("ab") as out:
+            self._process = subprocess.Popen(
+                self._command(lib, "kafka.Kafka", str(config)),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=detach,
+            )
+        self.pid = self._process.pid
+        self._wait_ready(timeout_s)
+        return self
+
+    def _format(self, lib: Path, config: Path) -> None:
         fmt = subprocess.run(
             self._command(
                 lib,
@@ -199,17 +218,6 @@ class KafkaBroker:
         )
         if fmt.returncode != 0:
             raise LauncherError(f"formatting the KRaft log dir failed:\n{fmt.stdout}{fmt.stderr}")
-        with self.log_file.open("ab") as out:
-            self._process = subprocess.Popen(
-                self._command(lib, "kafka.Kafka", str(config)),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=detach,
-            )
-        self.pid = self._process.pid
-        self._wait_ready(timeout_s)
-        return self
 
     def _wait_ready(self, timeout_s: float) -> None:
         from confluent_kafka.admin import AdminClient
