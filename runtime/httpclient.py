@@ -12,7 +12,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -83,31 +83,6 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
 
-@dataclass
-class CallRecord:
-    """One attempt, as the client saw it (for metrics and tests)."""
-
-    method: str
-    url: str
-    status: int | None
-    started: float
-    waited_rate_limit_s: float
-    waited_retry_after_s: float = 0.0
-
-
-@dataclass
-class CallLog:
-    """Bounded log of recent attempts (URLs redacted)."""
-
-    limit: int = 1000
-    calls: list[CallRecord] = field(default_factory=list)
-
-    def add(self, record: CallRecord) -> None:
-        self.calls.append(record)
-        if len(self.calls) > self.limit:
-            del self.calls[: len(self.calls) - self.limit]
-
-
 class RetryingTransport(httpx.BaseTransport):
     """Rate limit, then send; retry connect errors and retryable statuses per the policy."""
 
@@ -116,13 +91,11 @@ class RetryingTransport(httpx.BaseTransport):
         inner: httpx.BaseTransport | None = None,
         policy: RetryPolicy | None = None,
         rate_limit: TokenBucket | None = None,
-        call_log: CallLog | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._inner = inner or httpx.HTTPTransport()
         self._policy = policy or RetryPolicy()
         self._rate_limit = rate_limit
-        self.call_log = call_log or CallLog()
         self._sleep = sleep
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -131,9 +104,8 @@ class RetryingTransport(httpx.BaseTransport):
         attempt = 0
         while True:
             attempt += 1
-            waited = self._rate_limit.acquire() if self._rate_limit else 0.0
-            record = CallRecord(request.method, safe_url, None, time.time(), waited)
-            self.call_log.add(record)
+            if self._rate_limit:
+                self._rate_limit.acquire()
             try:
                 response = self._inner.handle_request(request)
             except (httpx.TransportError, OSError) as exc:
@@ -150,14 +122,12 @@ class RetryingTransport(httpx.BaseTransport):
                 )
                 self._sleep(delay)
                 continue
-            record.status = response.status_code
             if response.status_code not in policy.retry_statuses or attempt >= policy.max_attempts:
                 return response
             retry_after = retry_after_seconds(response.headers.get("retry-after"))
             response.close()
             if retry_after is not None:
                 delay = min(retry_after, policy.max_retry_after_s)
-                record.waited_retry_after_s = delay
             else:
                 delay = policy.backoff(attempt)
             log.warning(

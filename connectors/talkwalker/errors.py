@@ -145,13 +145,3 @@ def lookup(code: str | None, http_status: int | None = None) -> ErrorCode:
         Action.RETRY,
         "not in the vendor's table; retrying with backoff",
     )
-
-
-class TalkwalkerAPIError(Exception):
-    """An error answer or CT_ERROR chunk, with the vendor code and what it means."""
-
-    def __init__(self, entry: ErrorCode, vendor_message: str | None = None) -> None:
-        self.entry = entry
-        self.vendor_message = vendor_message
-        detail = f" ({vendor_message})" if vendor_message else ""
-        super().__init__(entry.describe() + detail)

@@ -33,7 +33,6 @@ from pydantic import ValidationError
 from socialstream.connectors.talkwalker.errors import (
     Action,
     ErrorCode,
-    TalkwalkerAPIError,
     lookup,
 )
 from socialstream.connectors.talkwalker.models import (
@@ -490,4 +489,4 @@ class TalkwalkerSource(SingleWriterConnector):
         return Outcome(entry.action, entry.describe())
 
 
-__all__ = ["StopConnector", "TalkwalkerAPIError", "TalkwalkerSource"]
+__all__ = ["StopConnector", "TalkwalkerSource"]
