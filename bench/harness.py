@@ -55,13 +55,10 @@ def kafka_broker() -> Iterator[str]:
     if configured:
         yield configured
         return
-    from socialstream.deploy.kafka.launcher import KafkaBroker
+    from socialstream.deploy.kafka.launcher import running_broker
 
-    broker = KafkaBroker.create().start()
-    try:
+    with running_broker() as broker:
         yield broker.bootstrap_servers
-    finally:
-        broker.stop()
 
 
 def count_committed(

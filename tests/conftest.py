@@ -49,13 +49,10 @@ def kafka_bootstrap() -> Iterator[str]:
         with KafkaContainer("apache/kafka:4.1.1").with_kraft() as container:
             yield container.get_bootstrap_server()
         return
-    from socialstream.deploy.kafka.launcher import KafkaBroker
+    from socialstream.deploy.kafka.launcher import running_broker
 
-    broker = KafkaBroker.create().start()
-    try:
+    with running_broker() as broker:
         yield broker.bootstrap_servers
-    finally:
-        broker.stop()
 
 
 @pytest.fixture

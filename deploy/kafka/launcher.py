@@ -21,6 +21,8 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -291,6 +293,16 @@ def _terminate(pid: int, timeout_s: float, process: subprocess.Popen[bytes] | No
         return
     if process is not None:
         process.wait(10)
+
+
+@contextmanager
+def running_broker() -> Iterator[KafkaBroker]:
+    """A fresh broker in a temporary directory for the length of a `with` block."""
+    broker = KafkaBroker.create().start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
 
 
 def up(port: int | None = None) -> dict[str, object]:
