@@ -13,17 +13,22 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
-from socialstream.runtime.ratelimit import TokenBucket
 from socialstream.runtime.redaction import redact_text, redact_url, secrets
 
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+class RateLimit(Protocol):
+    """A token bucket or a sliding window: blocks until a call is allowed."""
+
+    def acquire(self) -> float: ...
 
 
 class UpstreamError(Exception):
@@ -90,7 +95,7 @@ class RetryingTransport(httpx.BaseTransport):
         self,
         inner: httpx.BaseTransport | None = None,
         policy: RetryPolicy | None = None,
-        rate_limit: TokenBucket | None = None,
+        rate_limit: RateLimit | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._inner = inner or httpx.HTTPTransport()
@@ -144,7 +149,7 @@ class RetryingTransport(httpx.BaseTransport):
 def make_client(
     base_url: str = "",
     *,
-    rate_limit: TokenBucket | None = None,
+    rate_limit: RateLimit | None = None,
     retry: RetryPolicy | None = None,
     timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
     headers: dict[str, str] | None = None,

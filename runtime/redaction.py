@@ -17,6 +17,7 @@ MASK = "**********"
 SENSITIVE_QUERY_PARAMS = frozenset(
     {
         "access_token",
+        "auth",
         "token",
         "api_key",
         "apikey",

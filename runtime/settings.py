@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -211,6 +212,156 @@ class InsightsTrackSettings(BaseModel):
     )
 
 
+MonitorMetricName = Literal[
+    "details",
+    "audit",
+    "training_posts",
+    "word_cloud",
+    "interest_affinities",
+    "topics",
+    "topic_waves",
+    "top_sources",
+    "image_results",
+    "volume",
+    "dayandtime",
+    "sentiment_and_categories",
+    "posts",
+    "age",
+    "ethnicity",
+    "gender",
+    "cities",
+    "states",
+    "countries",
+    "twitter_authors",
+    "twitter_metrics",
+    "twitter_followers",
+    "twitter_sent_posts",
+    "twitter_engagement",
+    "facebook_admin_posts",
+    "facebook_likes",
+    "facebook_activity",
+    "instagram_top_hashtags",
+    "instagram_followers",
+    "instagram_sent_media",
+    "instagram_activity",
+]
+
+
+def _default_metrics() -> list[MonitorMetricName]:
+    return ["volume", "sentiment_and_categories"]
+
+
+class MonitorJob(BaseModel):
+    """One line of the monitors schedule: which monitors, which metrics, how often."""
+
+    monitors: list[int] = Field(min_length=1, description="Monitor (or monitor filter) ids.")
+    metrics: list[MonitorMetricName] = Field(
+        default_factory=lambda: _default_metrics(),
+        description="Metrics, named as hexpy's MonitorAPI methods.",
+    )
+    every_s: float = Field(default=900.0, gt=0, description="Seconds between polls.")
+    repoll_days: int = Field(
+        default=3, ge=0, description="Trailing days re-fetched each poll to pick up revisions."
+    )
+    first_day: date | None = Field(
+        default=None,
+        description="First day of the very first poll; later polls resume from the checkpoint. "
+        "Unset: today minus repoll_days.",
+    )
+    group_by: Literal["HOURLY", "DAILY", "WEEKLY", "MONTHLY"] = Field(
+        default="DAILY", description="`groupBy` of the volume metric."
+    )
+    country: str | None = Field(
+        default=None, description="ISO 3166 alpha-3 country of the cities and states metrics."
+    )
+
+
+class MonitorsSettings(BaseModel):
+    """The Crimson Hexagon monitor poller (`socialstream run monitors`)."""
+
+    base_url: str = Field(
+        default="https://api.crimsonhexagon.com/api", description="Monitor API base URL."
+    )
+    token: SecretStr | None = Field(
+        default=None, description="API token (sent as the `auth` parameter; always redacted)."
+    )
+    name: str = Field(default="default", description="Names this poller's checkpoint and lease.")
+    schedule: list[MonitorJob] = Field(
+        default_factory=list, description="What to poll (a YAML list, or JSON in the variable)."
+    )
+    calls_per_minute: int = Field(
+        default=120, ge=1, description="Calls a minute at most (the API allows 120)."
+    )
+    max_range_days: int = Field(default=31, ge=1, description="Longest date range a request.")
+    daily_call_budget: int | None = Field(
+        default=None,
+        ge=1,
+        description="Calls a UTC day at most; the poller stops before exceeding it and says so.",
+    )
+    lease_session_timeout_ms: int = Field(
+        default=10_000, ge=1000, description="How soon a standby takes over a dead writer."
+    )
+
+
+class SentimentQuery(BaseModel):
+    """One sentiment series: the query parameters of GET /sentiment/history but the dates."""
+
+    name: str = Field(description="A name for logs and `backfill sentiment --query`.")
+    interval: str = Field(default="1h", description="Bucket size: minutes or `15m`, `1h`, `1d`...")
+    category_id: int | None = Field(default=None, ge=1, description="`categoryId` filter.")
+    topic_id: int | None = Field(default=None, ge=1, description="`topicId` filter.")
+    source_type: Literal["news", "social"] | None = Field(default=None, description="`sourceType`.")
+    domain: str | None = Field(default=None, description="`domain` filter.")
+    lang: str | None = Field(default=None, description="`lang` (ISO 639-1).")
+    keywords: list[str] = Field(default_factory=list, max_length=5, description="1 to 5 keywords.")
+    keywords_condition: Literal["and", "or"] | None = Field(
+        default=None, description="`keywordsCondition` (the API's default: and)."
+    )
+
+    def params(self) -> dict[str, Any]:
+        """The vendor's parameter names; what the query hash of every bucket is made from."""
+        params: dict[str, Any] = {
+            "interval": self.interval,
+            "categoryId": self.category_id,
+            "topicId": self.topic_id,
+            "sourceType": self.source_type,
+            "domain": self.domain,
+            "lang": self.lang,
+            "keywords": list(self.keywords),
+            "keywordsCondition": self.keywords_condition,
+        }
+        return {k: v for k, v in params.items() if v not in (None, [])}
+
+
+class SentimentSettings(BaseModel):
+    """The sentiment-history poller (`socialstream run sentiment`)."""
+
+    base_url: str = Field(default="https://api.example.com", description="API base URL.")
+    token: SecretStr | None = Field(default=None, description="Bearer token (always redacted).")
+    api_version: str = Field(default="v1", description="Sent as the `X-Api-Version` header.")
+    name: str = Field(default="default", description="Names this poller's checkpoint and lease.")
+    queries: list[SentimentQuery] = Field(default_factory=list, description="Series to poll.")
+    every_s: float = Field(default=60.0, gt=0, description="Seconds between polls.")
+    repoll_minutes: int = Field(
+        default=120, ge=0, description="Trailing minutes re-fetched each poll (revisions)."
+    )
+    first_lookback_minutes: int = Field(
+        default=60,
+        ge=1,
+        description="How far back the very first poll starts (the API keeps 15 days).",
+    )
+    page_limit: int = Field(default=1000, ge=1, le=1000, description="`limit` a page (max 1000).")
+    daily_credit_budget: int | None = Field(
+        default=None,
+        ge=5,
+        description="Credits a UTC day at most (5 a call); stops before exceeding it and says so.",
+    )
+    calls_per_minute: int = Field(default=60, ge=1, description="Calls a minute at most.")
+    lease_session_timeout_ms: int = Field(
+        default=10_000, ge=1000, description="How soon a standby takes over a dead writer."
+    )
+
+
 class Settings(BaseSettings):
     """Everything a socialstream component can be told."""
 
@@ -226,6 +377,8 @@ class Settings(BaseSettings):
     log: LogSettings = Field(default_factory=LogSettings)
     talkwalker: TalkwalkerSettings = Field(default_factory=TalkwalkerSettings)
     insightstrack: InsightsTrackSettings = Field(default_factory=InsightsTrackSettings)
+    monitors: MonitorsSettings = Field(default_factory=MonitorsSettings)
+    sentiment: SentimentSettings = Field(default_factory=SentimentSettings)
 
     @classmethod
     def settings_customise_sources(

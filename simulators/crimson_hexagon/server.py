@@ -246,15 +246,20 @@ class CrimsonHexagonSimulator(Simulator):
         return JSONResponse({"trainingPosts": posts, "status": "success"})
 
     async def _train(self, request: Request) -> Response:
+        """Training upload: `{monitorID, categoryID, items: [...]}`, 1000 items at most."""
         try:
             body = await request.json()
             monitor = int(body["monitorID"])
             category = int(body["categoryID"])
-            document = body["document"]
+            items = list(body["items"])
         except (ValueError, KeyError, TypeError):
-            return error("Body must be {monitorID, categoryID, document}", 400)
+            return error("Body must be {monitorID, categoryID, items}", 400)
+        if len(items) > 1000:
+            return error("At most 1000 training posts a request; use batches", 400)
         if monitor not in self.monitors or self.monitors[monitor].type != "OPINION":
             return error("Only opinion monitors can be trained", 400)
         with self.lock:
-            self.log.trained.append({"monitor": monitor, "category": category, **document})
-        return JSONResponse({"message": "Training document uploaded", "status": "success"})
+            self.log.trained.extend({"monitor": monitor, "category": category, **i} for i in items)
+        return JSONResponse(
+            {"message": f"{len(items)} training posts uploaded", "status": "success"}
+        )
