@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -234,6 +236,163 @@ def run_insightstrack() -> None:
         raise typer.Exit(2) from None
 
 
+def _run_poller(kind: str) -> None:
+    import signal
+
+    from socialstream.runtime.connector import SingleWriterConnector, StopConnector
+
+    settings = load_settings()
+    poller: SingleWriterConnector
+    try:
+        if kind == "monitors":
+            from socialstream.connectors.monitors.monitor_source import MonitorPoller
+
+            poller = MonitorPoller(settings)
+        else:
+            from socialstream.connectors.monitors.sentiment_source import SentimentPoller
+
+            poller = SentimentPoller(settings)
+        signal.signal(signal.SIGTERM, lambda *_: poller.stop())
+        signal.signal(signal.SIGINT, lambda *_: poller.stop())
+        poller.run()
+    except StopConnector as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@run_app.command("monitors")
+def run_monitors() -> None:
+    """Poll Crimson Hexagon monitor metrics on the configured schedule into monitor.metrics."""
+    _run_poller("monitors")
+
+
+@run_app.command("sentiment")
+def run_sentiment() -> None:
+    """Poll the sentiment-history series of the configured queries into sentiment.history."""
+    _run_poller("sentiment")
+
+
+backfill_app = typer.Typer(
+    help="Fetch a historical range once, restartable where it stopped.", no_args_is_help=True
+)
+app.add_typer(backfill_app, name="backfill")
+FromOption = Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD), inclusive.")]
+ToOption = Annotated[str, typer.Option("--to", help="Last day (YYYY-MM-DD), exclusive.")]
+
+
+def _day(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        typer.echo(f"error: {name} must be a date, YYYY-MM-DD; got {value!r}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _stop_flag() -> Callable[[], bool]:
+    import signal
+    import threading
+
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    return stopped.is_set
+
+
+@backfill_app.command("monitors")
+def backfill_monitors_command(
+    start: FromOption,
+    end: ToOption,
+    monitor: Annotated[
+        list[int] | None, typer.Option(help="Monitor id (repeat); default: the schedule's.")
+    ] = None,
+    metric: Annotated[
+        list[str] | None, typer.Option(help="Metric (repeat); default: the schedule's.")
+    ] = None,
+    group_by: Annotated[str, typer.Option(help="groupBy of volume.")] = "DAILY",
+    country: Annotated[str | None, typer.Option(help="Country of cities and states.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Fetch every monitor metric window of [--from, --to) into monitor.metrics."""
+    from pydantic import ValidationError
+
+    from socialstream.connectors.monitors.monitor_source import BackfillStopped, backfill_monitors
+    from socialstream.runtime.settings import MonitorJob
+
+    settings = load_settings()
+    schedule = settings.monitors.schedule
+    try:
+        job = MonitorJob.model_validate(
+            {
+                "monitors": monitor or sorted({m for j in schedule for m in j.monitors}),
+                "metrics": metric or sorted({m for j in schedule for m in j.metrics}),
+                "group_by": group_by.upper(),
+                "country": country,
+            }
+        )
+    except ValidationError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if settings.monitors.token is None:
+        typer.echo("error: set SOCIALSTREAM_MONITORS__TOKEN", err=True)
+        raise typer.Exit(2)
+    try:
+        stats = backfill_monitors(
+            settings,
+            job,
+            _day(start, "--from"),
+            _day(end, "--to"),
+            lambda line: typer.echo(line, err=True),
+            stop=_stop_flag(),
+        )
+    except BackfillStopped as exc:
+        typer.echo(f"backfill stopped: {exc}; run the same command again to continue", err=True)
+        raise typer.Exit(3) from None
+    emit(
+        stats, as_json, f"backfill done: {stats['records']} records from {stats['requests']} calls"
+    )
+
+
+@backfill_app.command("sentiment")
+def backfill_sentiment_command(
+    start: FromOption,
+    end: ToOption,
+    query: Annotated[
+        list[str] | None, typer.Option(help="Query name (repeat); default: every query.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Fetch every sentiment bucket of [--from, --to) into sentiment.history."""
+    from datetime import UTC, datetime
+
+    from socialstream.connectors.monitors.sentiment_source import (
+        SentimentBackfillStopped,
+        backfill_sentiment,
+    )
+
+    settings = load_settings()
+    queries = [q for q in settings.sentiment.queries if not query or q.name in query]
+    if not queries or settings.sentiment.token is None:
+        typer.echo("error: set SOCIALSTREAM_SENTIMENT__TOKEN and name a configured query", err=True)
+        raise typer.Exit(2)
+
+    def ms(day: date) -> int:
+        return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
+
+    try:
+        stats = backfill_sentiment(
+            settings,
+            queries,
+            ms(_day(start, "--from")),
+            ms(_day(end, "--to")),
+            lambda line: typer.echo(line, err=True),
+            stop=_stop_flag(),
+        )
+    except SentimentBackfillStopped as exc:
+        typer.echo(f"backfill stopped: {exc}; run the same command again to continue", err=True)
+        raise typer.Exit(3) from None
+    emit(stats, as_json, f"backfill done: {stats['records']} buckets in {stats['pages']} pages")
+
+
 insightstrack_app = typer.Typer(help="InsightsTrack tools.", no_args_is_help=True)
 it_rules_app = typer.Typer(help="The stream's from:<user id> rules.", no_args_is_help=True)
 insightstrack_app.add_typer(it_rules_app, name="rules")
@@ -352,7 +511,11 @@ def it_rules_sync(
 @app.command("simulate")
 def simulate(
     api: Annotated[
-        str, typer.Argument(help="talkwalker | insightstrack | example | schema-registry")
+        str,
+        typer.Argument(
+            help="talkwalker | insightstrack | crimson-hexagon | sentiment-history | example | "
+            "schema-registry"
+        ),
     ],
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: a free one).")] = 0,
     seed: Annotated[int, typer.Option(help="Corpus seed (talkwalker).")] = 1,
@@ -376,6 +539,17 @@ def simulate(
 
         script = EventScript(seed=seed, count=events)
         server = InsightsTrackSimulator(script, port=port).server
+    elif api == "crimson-hexagon":
+        from socialstream.simulators.crimson_hexagon import CrimsonHexagonSimulator, MonitorData
+
+        server = CrimsonHexagonSimulator(MonitorData(seed=seed), port=port).server
+    elif api == "sentiment-history":
+        from socialstream.simulators.sentiment_history import (
+            SentimentHistorySimulator,
+            SentimentSeries,
+        )
+
+        server = SentimentHistorySimulator(SentimentSeries(seed=seed), port=port).server
     elif api == "example":
         from socialstream.simulators.linestream import LineStreamSimulator
 

@@ -7,7 +7,6 @@ endpoint's data is lost, however long its tail.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
@@ -63,10 +62,3 @@ def metric_record(window: MetricWindow, fetched_at: int) -> dict[str, Any]:
         "payload": payload_json(window.payload),
         "fetched_at": fetched_at,
     }
-
-
-def content_hash(record: dict[str, Any]) -> str:
-    """What identifies a revision: everything in the record but when it was fetched."""
-    content = {k: v for k, v in record.items() if k != "fetched_at"}
-    raw = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]

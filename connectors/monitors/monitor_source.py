@@ -32,16 +32,13 @@ from socialstream.connectors.monitors.monitor_models import (
     results_range,
     split_windows,
 )
-from socialstream.connectors.monitors.monitor_records import content_hash, metric_record
+from socialstream.connectors.monitors.monitor_records import metric_record
+from socialstream.connectors.monitors.publishing import Outgoing, PollWriter, now_ms
 from socialstream.connectors.monitors.revisions import RevisionFilter
-from socialstream.runtime.checkpoints import CheckpointStore
 from socialstream.runtime.codec import Codec, codec_from_settings
 from socialstream.runtime.connector import SingleWriterConnector, StopConnector
-from socialstream.runtime.dlq import DeadLetterWriter
 from socialstream.runtime.httpclient import UpstreamError
 from socialstream.runtime.lease import SingleWriterLease
-from socialstream.runtime.producer import TransactionalProducer
-from socialstream.runtime.publisher import Publisher
 from socialstream.runtime.settings import MonitorJob, Settings
 
 log = logging.getLogger(__name__)
@@ -54,62 +51,21 @@ def utc_day(clock: Callable[[], float] = time.time) -> date:
     return datetime.fromtimestamp(clock(), UTC).date()
 
 
-class MetricWriter:
-    """Publishes windows and the checkpoint in one transaction; dead-letters refused calls."""
+def outgoing(windows: list[MetricWindow]) -> list[Outgoing]:
+    fetched_at = now_ms()
+    return [
+        Outgoing(
+            w.key,
+            metric_record(w, fetched_at),
+            w.start_ms,
+            f"monitor={w.monitor_id};metric={w.metric};window={w.start_ms}",
+        )
+        for w in windows
+    ]
 
-    def __init__(self, settings: Settings, codec: Codec, transactional_name: str) -> None:
-        self.producer = TransactionalProducer(settings.kafka, transactional_name)
-        self.publisher = Publisher(self.producer, codec, settings.topics, source=COMPONENT)
-        self.dlq = DeadLetterWriter(self.publisher, COMPONENT)
-        self.store = CheckpointStore(settings.kafka, settings.topics, codec, COMPONENT)
 
-    def commit(
-        self,
-        windows: list[MetricWindow],
-        checkpoint_key: str,
-        position: Callable[[], dict[str, Any]],
-        revisions: RevisionFilter | None = None,
-    ) -> tuple[int, int]:
-        """Publish the windows (only new or revised ones, given `revisions`); (published,
-        unchanged)."""
-        fetched_at = int(time.time() * 1000)
-        published = unchanged = 0
-        with self.producer.transaction():
-            for window in windows:
-                record = metric_record(window, fetched_at)
-                if revisions is not None:
-                    digest = content_hash(record)
-                    if not revisions.is_new(window.key, digest):
-                        unchanged += 1
-                        continue
-                    revisions.remember(window.key, digest, window.start_ms)
-                self.publisher.publish(
-                    TOPIC,
-                    window.key,
-                    record,
-                    source_position=f"monitor={window.monitor_id};metric={window.metric};"
-                    f"window={window.start_ms}",
-                )
-                published += 1
-            self.store.write(self.publisher, checkpoint_key, position())
-        return published, unchanged
-
-    def dead_letter(
-        self,
-        request: str,
-        error: Exception,
-        checkpoint_key: str,
-        position: Callable[[], dict[str, Any]],
-    ) -> None:
-        log.error("monitor call refused, dead-lettered: %s", error)
-        with self.producer.transaction():
-            self.dlq.write(
-                request.encode(), str(error), error, source_position=request, intended_topic=TOPIC
-            )
-            self.store.write(self.publisher, checkpoint_key, position())
-
-    def close(self) -> None:
-        self.producer.close()
+def metric_writer(settings: Settings, codec: Codec, transactional: str) -> PollWriter:
+    return PollWriter(settings, codec, COMPONENT, TOPIC, transactional)
 
 
 def describe(endpoint: Endpoint, monitor: int, start: date | None, end: date | None) -> str:
@@ -149,7 +105,7 @@ class MonitorPoller(SingleWriterConnector):
 
     def run_as_writer(self, lease: SingleWriterLease) -> None:
         self._lease = lease
-        self._writer = MetricWriter(self.settings, self.codec, f"{COMPONENT}.{self.name}")
+        self._writer = metric_writer(self.settings, self.codec, f"{COMPONENT}.{self.name}")
         try:
             position = self._writer.store.load(self.name) or {}
             self._through: dict[str, str] = dict(position.get("through", {}))
@@ -208,9 +164,8 @@ class MonitorPoller(SingleWriterConnector):
             if not exc.permanent:
                 raise
             self.stats["dead_letters"] += 1
-            self._writer.dead_letter(
-                describe(endpoint, monitor, start, end), exc, self.name, self._position
-            )
+            where = describe(endpoint, monitor, start, end)
+            self._writer.dead_letter(where.encode(), exc, where, self.name, self._position)
             return None
 
     def _poll(self, job: MonitorJob) -> None:
@@ -268,16 +223,15 @@ class MonitorPoller(SingleWriterConnector):
                 except MonitorResponseError as exc:
                     self._through[key] = min(b, today).isoformat()
                     self.stats["dead_letters"] += 1
-                    self._writer.dead_letter(
-                        describe(endpoint, monitor, a, b), exc, self.name, self._position
-                    )
+                    where = describe(endpoint, monitor, a, b)
+                    self._writer.dead_letter(where.encode(), exc, where, self.name, self._position)
                     continue
             self._through[key] = min(b, today).isoformat()  # today is always fetched again
             self._publish(windows, endpoint)
 
     def _publish(self, windows: list[MetricWindow], endpoint: Endpoint) -> None:
         published, unchanged = self._writer.commit(
-            windows, self.name, self._position, self._revisions
+            outgoing(windows), self.name, self._position, self._revisions
         )
         self.stats["records"] += published
         self.stats["unchanged"] += unchanged
@@ -321,7 +275,7 @@ def backfill_monitors(
         :12
     ]
     key = f"backfill-{plan_id}"
-    writer = MetricWriter(
+    writer = metric_writer(
         settings, codec or codec_from_settings(settings), f"{COMPONENT}.backfill.{plan_id}"
     )
     stats = {"requests": len(plan), "done": 0, "records": 0, "dead_letters": 0}
@@ -364,11 +318,12 @@ def backfill_monitors(
                         raise
                     done += 1
                     stats["dead_letters"] += 1
-                    writer.dead_letter(describe(endpoint, monitor, a, b), exc, key, state)
+                    where = describe(endpoint, monitor, a, b)
+                    writer.dead_letter(where.encode(), exc, where, key, state)
                     progress(f"[{done}/{len(plan)}] {metric} of {monitor} {a}..{b}: refused: {exc}")
                     continue
                 done += 1
-                published, _ = writer.commit(windows, key, state)
+                published, _ = writer.commit(outgoing(windows), key, state)
                 stats["records"] += published
                 progress(
                     f"[{done}/{len(plan)}] {metric} of {monitor} {a}..{b}: {published} records"

@@ -8,6 +8,17 @@ compacted topic keeps the latest.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from typing import Any
+
+
+def content_hash(record: dict[str, Any]) -> str:
+    """What identifies a revision: everything in the record but when it was fetched."""
+    content = {k: v for k, v in record.items() if k != "fetched_at"}
+    raw = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
 
 class RevisionFilter:
     """Content hash of the last published record of each key still inside the re-poll window."""
@@ -27,9 +38,12 @@ class RevisionFilter:
     def remember(self, key: str, content_hash: str, window_start_ms: int) -> None:
         self._hashes[key] = (content_hash, window_start_ms)
 
-    def prune(self, before_ms: int) -> None:
-        """Forget windows that start before `before_ms`: they are never re-polled again."""
-        self._hashes = {k: v for k, v in self._hashes.items() if v[1] >= before_ms}
+    def prune(self, before_ms: int, prefix: str = "") -> None:
+        """Forget windows (of keys starting with `prefix`) that start before `before_ms`: they
+        are never re-polled again."""
+        self._hashes = {
+            k: v for k, v in self._hashes.items() if v[1] >= before_ms or not k.startswith(prefix)
+        }
 
     def state(self) -> dict[str, list[object]]:
         return {key: [h, start] for key, (h, start) in self._hashes.items()}

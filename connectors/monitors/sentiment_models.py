@@ -68,3 +68,19 @@ class SentimentErrorBody(VendorModel):
     error: ApiError | None = None
     status: Status | None = None
     request_id: LenientStr = Field(None, alias="requestId")
+
+
+UNIT_MINUTES = {"m": 1, "h": 60, "d": 1440, "w": 10_080, "M": 43_200, "y": 525_600}
+
+
+def interval_minutes(value: str | int) -> int:
+    """Minutes in an `interval` (`90`, `15m`, `1h`, `1d`, `1w`, `1M` = 30 d, `1y` = 365 d)."""
+    text = str(value).strip()
+    unit = text[-1] if text and text[-1] in UNIT_MINUTES else "m"
+    number = text[:-1] if text and text[-1] in UNIT_MINUTES else text
+    if not number.isdigit() or int(number) < 1:
+        raise ValueError(f"interval {value!r} is not minutes or <number><m|h|d|w|M|y>")
+    minutes = int(number) * UNIT_MINUTES[unit]
+    if minutes > 10 * UNIT_MINUTES["y"]:
+        raise ValueError(f"interval {value!r} is longer than 10 years")
+    return minutes
