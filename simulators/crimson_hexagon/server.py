@@ -9,6 +9,7 @@ HTTP 400 (bad parameters), 401 (bad token), 404 (no such monitor), 429 past `cal
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import deque
@@ -68,6 +69,7 @@ class CrimsonHexagonSimulator(Simulator):
         window_s: float = 60.0,
         max_range_days: int = 31,
         plan: FaultPlan | None = None,
+        delay_s: float = 0.0,
         port: int = 0,
     ) -> None:
         self.data = data or MonitorData()
@@ -80,6 +82,7 @@ class CrimsonHexagonSimulator(Simulator):
         self.window_s = window_s
         self.max_range_days = max_range_days
         self.plan = plan or FaultPlan()
+        self.delay_s = delay_s  # answer every request this much later (a slow upstream)
         self.log = CallLog()
         self.lock = threading.Lock()
         self._times: deque[float] = deque()
@@ -120,6 +123,8 @@ class CrimsonHexagonSimulator(Simulator):
         return response
 
     async def _handle(self, request: Request, endpoint: str) -> Response:
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         params = dict(request.query_params)
         if params.get("auth") != self.token:
             return error("Authentication failed: invalid or expired token", 401)

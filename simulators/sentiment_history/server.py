@@ -15,6 +15,7 @@ function of (seed, query, interval, bucket, revision), so a test can compute wha
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
@@ -127,6 +128,7 @@ class SentimentHistorySimulator(Simulator):
         deprecation: Deprecation | None = None,
         clock: Callable[[], float] = time.time,
         plan: FaultPlan | None = None,
+        delay_s: float = 0.0,
         port: int = 0,
     ) -> None:
         self.series = series or SentimentSeries()
@@ -137,6 +139,7 @@ class SentimentHistorySimulator(Simulator):
         self.deprecation = deprecation
         self.clock = clock
         self.plan = plan or FaultPlan()
+        self.delay_s = delay_s  # answer every request this much later (a slow upstream)
         self.lock = threading.Lock()
         self._times: deque[float] = deque()
         routes = [Route("/sentiment/history", self.history)]
@@ -177,6 +180,8 @@ class SentimentHistorySimulator(Simulator):
             return None
 
     async def history(self, request: Request) -> Response:
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         _, faults = self.plan.begin("/sentiment/history")
         fault = self.plan.status_fault(faults)
         if fault is not None:

@@ -56,14 +56,19 @@ SEED_FILES = {
     "talkwalker": "talkwalker-api.txt",
     "insightstrack": "insightstrack-api.txt",
     "sentiment_history": "sentiment-history-api.txt",
+    "crimson_hexagon": "crimson-hexagon-monitor-api.txt",
 }
 codec = SingleObjectCodec()
 
 
-def example(name: str) -> Any:
+def example_text(name: str) -> str:
     matches = list(EXAMPLES.glob(f"{name}__L*.txt"))
     assert len(matches) == 1, name
-    value, _repaired = loads(matches[0].read_text(encoding="utf-8"))
+    return matches[0].read_text(encoding="utf-8")
+
+
+def example(name: str) -> Any:
+    value, _repaired = loads(example_text(name))
     return value
 
 
@@ -293,7 +298,7 @@ def test_sentiment_history_500_internal_server_error() -> None:
 
 
 def test_every_example_file_has_a_contract_test() -> None:
-    source = Path(__file__).read_text(encoding="utf-8")
+    source = "".join(p.read_text(encoding="utf-8") for p in Path(__file__).parent.glob("test_*.py"))
     for path in EXAMPLES.glob("*.txt"):
         assert path.name.split("__L")[0] in source, f"{path.name} is not tested"
 
