@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -144,6 +145,19 @@ class SentimentHistorySimulator(Simulator):
         self._times: deque[float] = deque()
         routes = [Route("/sentiment/history", self.history)]
         self.server = SimulatorServer(Starlette(routes=routes), port=port)
+
+    def bucket(self, params: dict[str, Any], start_ms: int) -> dict[str, Any]:
+        """The item this API returns for the bucket at `start_ms` of the query `params` (the
+        vendor's parameter names, as a client sends them): what a test compares with Kafka."""
+        query = QueryParams(
+            [
+                (k, str(v))
+                for k, value in params.items()
+                for v in (value if isinstance(value, list) else [value])
+            ]
+        )
+        filters = self._filters(query)
+        return self.series.item(query_key(filters), parse_interval(query.get("interval")), start_ms)
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)

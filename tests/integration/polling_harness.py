@@ -1,0 +1,72 @@
+"""What the poller tests share: settings for a simulator, reading records back, a thread."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from socialstream.runtime.codec import SingleObjectCodec
+from socialstream.runtime.connector import SingleWriterConnector
+from socialstream.runtime.consumer import read_to_end
+from socialstream.runtime.settings import KafkaSettings, TopicSettings
+from tests.sample_records import plain
+
+codec = SingleObjectCodec()
+
+
+def records(kafka: KafkaSettings, topics: TopicSettings, topic: str) -> list[tuple[str, Any]]:
+    """(key, decoded value) of every committed record, in offset order within partitions."""
+    found = []
+    for msg in read_to_end(kafka, f"{topics.prefix}{topic}", timeout_s=60):
+        found.append((msg.key().decode(), plain(codec.decode(msg.value()).value)))
+    return found
+
+
+def base_env(kafka: KafkaSettings, topics: TopicSettings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SOCIALSTREAM_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        "SOCIALSTREAM_KAFKA__TRANSACTIONAL_ID_PREFIX": kafka.transactional_id_prefix,
+        "SOCIALSTREAM_TOPICS__PREFIX": topics.prefix,
+        "SOCIALSTREAM_TOPICS__PARTITIONS": str(topics.partitions),
+        "SOCIALSTREAM_LOG__FORMAT": "text",
+    }
+
+
+def as_env(value: Any) -> str:
+    return json.dumps(value)
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 120, what: str = "") -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        time.sleep(0.2)
+
+
+@contextmanager
+def running(connector: SingleWriterConnector) -> Iterator[SingleWriterConnector]:
+    """Run a connector in a thread; stop it and re-raise what it raised."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            connector.run()
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    try:
+        yield connector
+    finally:
+        connector.stop()
+        thread.join(60)
+    if failure:
+        raise failure[0]
