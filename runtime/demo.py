@@ -1,8 +1,9 @@
 """`socialstream demo`: a broker, the topics, the simulators and the connectors, on one laptop.
 
-What runs today: the Talkwalker and InsightsTrack simulators serve their seeded data; the real
-Talkwalker and InsightsTrack sources stream it into Kafka exactly as they would from the vendors;
-a read_committed consumer decodes what is committed and prints records a second per topic.
+What runs today: the four simulators (Talkwalker, InsightsTrack, Crimson Hexagon, sentiment
+history) serve their seeded data; the real Talkwalker and InsightsTrack sources and the monitor
+and sentiment pollers move it into Kafka exactly as they would from the vendors; a
+read_committed consumer decodes what is committed and prints records a second per topic.
 Processors join the demo as they land.
 """
 
@@ -14,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Protocol
 
@@ -21,9 +23,11 @@ from pydantic import SecretStr
 
 from socialstream.runtime.codec import Codec, DecodeError, codec_from_settings
 from socialstream.runtime.consumer import committed_consumer
-from socialstream.runtime.settings import Settings
+from socialstream.runtime.settings import MonitorJob, SentimentQuery, Settings
 from socialstream.runtime.topics import apply_topics
+from socialstream.simulators.crimson_hexagon import CrimsonHexagonSimulator, MonitorData
 from socialstream.simulators.insightstrack import EventScript, InsightsTrackSimulator
+from socialstream.simulators.sentiment_history import SentimentHistorySimulator, SentimentSeries
 from socialstream.simulators.talkwalker import Corpus, TalkwalkerSimulator
 
 TOPICS = (
@@ -33,12 +37,21 @@ TOPICS = (
     "insightstrack.summaries",
     "insightstrack.users",
     "insightstrack.control",
+    "monitor.metrics",
+    "sentiment.history",
 )
+SHORT = {"talkwalker": "tw", "insightstrack": "it", "monitor.": "mon.", "sentiment.": "sent."}
 
 
 class Source(Protocol):
     def run(self) -> None: ...
     def stop(self) -> None: ...
+
+
+def _short(topic: str) -> str:
+    for long, short in SHORT.items():
+        topic = topic.replace(long, short)
+    return topic
 
 
 def watch(
@@ -73,7 +86,9 @@ def watch(
         consumer.close()
 
 
-def _demo_settings(settings: Settings, talkwalker_url: str, insightstrack_url: str) -> Settings:
+def _demo_settings(settings: Settings, urls: dict[str, str]) -> Settings:
+    """The settings with every upstream pointed at its simulator."""
+    talkwalker_url, insightstrack_url = urls["talkwalker"], urls["insightstrack"]
     tw = settings.talkwalker.model_copy(
         update={
             "base_url": talkwalker_url,
@@ -90,12 +105,45 @@ def _demo_settings(settings: Settings, talkwalker_url: str, insightstrack_url: s
             "label": "prod",
         }
     )
-    return settings.model_copy(update={"talkwalker": tw, "insightstrack": it})
+    today = datetime.now(UTC).date()
+    monitors = settings.monitors.model_copy(
+        update={
+            "base_url": f"{urls['crimson_hexagon']}/api",
+            "token": SecretStr("ch-sim-token"),
+            "schedule": [
+                MonitorJob(
+                    monitors=[101, 102],
+                    metrics=["volume", "sentiment_and_categories", "top_sources", "countries"],
+                    every_s=30,
+                    first_day=today - timedelta(7),
+                )
+            ],
+        }
+    )
+    sentiment = settings.sentiment.model_copy(
+        update={
+            "base_url": urls["sentiment_history"],
+            "token": SecretStr("sh-sim-token"),
+            "queries": [SentimentQuery(name="demo", interval="1m", keywords=["acme"])],
+            "every_s": 15,
+            "first_lookback_minutes": 24 * 60,
+        }
+    )
+    return settings.model_copy(
+        update={
+            "talkwalker": tw,
+            "insightstrack": it,
+            "monitors": monitors,
+            "sentiment": sentiment,
+        }
+    )
 
 
 def run_demo(settings: Settings, duration_s: float) -> Counter[str]:
     """Run until `duration_s` passes (0: until Ctrl-C). Returns records seen a topic."""
     from socialstream.connectors.insightstrack.source import InsightsTrackSource
+    from socialstream.connectors.monitors.monitor_source import MonitorPoller
+    from socialstream.connectors.monitors.sentiment_source import SentimentPoller
     from socialstream.connectors.talkwalker.source import TalkwalkerSource
 
     apply_topics(settings.kafka, settings.topics)
@@ -114,8 +162,7 @@ def run_demo(settings: Settings, duration_s: float) -> Counter[str]:
         seen.clear()
         seen.update(totals)
         cells = [
-            f"{t.replace('talkwalker', 'tw').replace('insightstrack', 'it')} "
-            f"{window[n]:>4}/s ({totals[n]})"
+            f"{_short(t)} {window[n]:>4}/s ({totals[n]})"
             for t, n in zip(TOPICS, names, strict=True)
         ]
         print("  ".join(cells), flush=True)
@@ -128,13 +175,26 @@ def run_demo(settings: Settings, duration_s: float) -> Counter[str]:
         insightstrack = stack.enter_context(
             InsightsTrackSimulator(EventScript(seed=1, count=1_000_000))
         )
+        crimson_hexagon = stack.enter_context(CrimsonHexagonSimulator(MonitorData(seed=1)))
+        sentiment_history = stack.enter_context(SentimentHistorySimulator(SentimentSeries(seed=1)))
+        urls = {
+            "talkwalker": talkwalker.url,
+            "insightstrack": insightstrack.url,
+            "crimson_hexagon": crimson_hexagon.url,
+            "sentiment_history": sentiment_history.url,
+        }
         print(
-            f"Talkwalker simulator {talkwalker.url}, InsightsTrack simulator "
-            f"{insightstrack.url}, Kafka {settings.kafka.bootstrap_servers}",
+            ", ".join(f"{name} simulator {url}" for name, url in urls.items())
+            + f", Kafka {settings.kafka.bootstrap_servers}",
             flush=True,
         )
-        demo = _demo_settings(settings, talkwalker.url, insightstrack.url)
-        sources: list[Source] = [TalkwalkerSource(demo, codec), InsightsTrackSource(demo, codec)]
+        demo = _demo_settings(settings, urls)
+        sources: list[Source] = [
+            TalkwalkerSource(demo, codec),
+            InsightsTrackSource(demo, codec),
+            MonitorPoller(demo, codec),
+            SentimentPoller(demo, codec),
+        ]
 
         def run(source: Source) -> None:
             try:

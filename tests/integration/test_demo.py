@@ -34,7 +34,11 @@ def test_demo_shows_records_flowing(kafka: KafkaSettings, topics: TopicSettings)
         "talkwalker.control",
         "insightstrack.tweets",
         "insightstrack.summaries",
+        "monitor.metrics",
+        "sentiment.history",
     ):
         assert int(counts.get(f"{topics.prefix}{topic}", 0)) > 0, counts
     assert "tw-sim-token" not in result.stdout + result.stderr
     assert "it-sim-token" not in result.stdout + result.stderr
+    assert "ch-sim-token" not in result.stdout + result.stderr
+    assert "sh-sim-token" not in result.stdout + result.stderr
