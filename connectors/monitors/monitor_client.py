@@ -54,7 +54,10 @@ class MonitorClient:
     """One session against the Monitor API."""
 
     def __init__(
-        self, settings: MonitorsSettings, transport: httpx.BaseTransport | None = None
+        self,
+        settings: MonitorsSettings,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         if settings.token is None:
             raise ValueError("the Monitor API needs a token (SOCIALSTREAM_MONITORS__TOKEN)")
@@ -64,7 +67,7 @@ class MonitorClient:
         self._http = make_client(
             settings.base_url.rstrip("/") + "/",
             rate_limit=self.limiter,
-            retry=RetryPolicy(max_attempts=6, backoff_max_s=60.0),
+            retry=retry or RetryPolicy(max_attempts=6, backoff_max_s=60.0),
             secret_values=[self._token],
             inner=transport,
         )

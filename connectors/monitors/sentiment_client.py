@@ -65,7 +65,10 @@ class SentimentClient:
     """One session against GET /sentiment/history."""
 
     def __init__(
-        self, settings: SentimentSettings, transport: httpx.BaseTransport | None = None
+        self,
+        settings: SentimentSettings,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         if settings.token is None:
             raise ValueError("the sentiment API needs a token (SOCIALSTREAM_SENTIMENT__TOKEN)")
@@ -74,7 +77,7 @@ class SentimentClient:
         self._http = make_client(
             settings.base_url.rstrip("/"),
             rate_limit=SlidingWindowLimiter(settings.calls_per_minute, 60.0),
-            retry=RetryPolicy(max_attempts=6, backoff_max_s=60.0),
+            retry=retry or RetryPolicy(max_attempts=6, backoff_max_s=60.0),
             headers={"Authorization": f"Bearer {token}", "X-Api-Version": settings.api_version},
             secret_values=[token],
             inner=transport,

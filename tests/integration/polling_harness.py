@@ -23,7 +23,8 @@ def records(kafka: KafkaSettings, topics: TopicSettings, topic: str) -> list[tup
     """(key, decoded value) of every committed record, in offset order within partitions."""
     found = []
     for msg in read_to_end(kafka, f"{topics.prefix}{topic}", timeout_s=60):
-        found.append((msg.key().decode(), plain(codec.decode(msg.value()).value)))
+        key = msg.key().decode() if msg.key() is not None else ""
+        found.append((key, plain(codec.decode(msg.value()).value)))
     return found
 
 

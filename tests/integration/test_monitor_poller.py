@@ -211,3 +211,25 @@ def test_call_budget_stops_backfill_and_poller_before_it_is_exceeded(
         assert poller.stats["calls"] == 4  # details and three days, then it stopped
         assert len(sim.log.calls) == 5 + 4
         assert time.monotonic() - start < 60
+
+
+def test_refused_calls_go_to_the_dlq_with_the_vendors_reason_and_polling_goes_on(
+    kafka: KafkaSettings, topics: TopicSettings
+) -> None:
+    apply_topics(kafka, topics)
+    data = MonitorData(seed=7)
+    job = MonitorJob(
+        monitors=[999, 102], metrics=["training_posts", "volume"], repoll_days=1, every_s=60
+    )
+    with CrimsonHexagonSimulator(data, calls_per_minute=10**6) as sim:
+        poller = MonitorPoller(settings(kafka, topics, sim, schedule=[job]))
+        with running(poller):
+            wait_for(lambda: poller.stats["polls"] >= 1, what="a poll")
+    dead = records(kafka, topics, "monitors.dlq")
+    reasons = sorted(value["reason"] for _, value in dead)
+    assert len(reasons) == 2, reasons
+    assert "HTTP 404: Monitor 999 not found" in reasons[0]
+    assert "the API said error: Training posts exist only for opinion monitors" in reasons[1]
+    assert all(value["intended_topic"] == TOPIC for _, value in dead)
+    metrics = [value["metric"] for _, value in records(kafka, topics, TOPIC)]
+    assert metrics.count("volume") == 2  # monitor 102's yesterday and today, all the same

@@ -23,6 +23,7 @@ from socialstream.connectors.monitors.sentiment_client import (
     SentimentClient,
 )
 from socialstream.connectors.monitors.sentiment_models import interval_minutes
+from socialstream.runtime.httpclient import RetryPolicy
 from socialstream.runtime.settings import MonitorsSettings, SentimentSettings
 from socialstream.simulators.crimson_hexagon import CrimsonHexagonSimulator
 from socialstream.simulators.sentiment_history import SentimentHistorySimulator
@@ -188,3 +189,22 @@ def test_sentiment_client_errors_are_clear() -> None:
             assert page.cost == 5 and len(page.items) == 10 and page.next_cursor
             with pytest.raises(SentimentAccessError, match="HTTP 403: Not enough credits"):
                 client.page({"interval": "1m"}, None, None, 10)
+
+
+def test_sentiment_server_errors_are_retried_then_reported_with_the_request_id() -> None:
+    from socialstream.simulators.base import Fault, FaultKind, FaultPlan
+
+    plan = FaultPlan().add(
+        Fault(FaultKind.STATUS, path="/sentiment/history", request=1, status=503, retry_after="0"),
+        *(
+            Fault(FaultKind.STATUS, path="/sentiment/history", request=n, status=500)
+            for n in range(3, 9)
+        ),
+    )
+    with SentimentHistorySimulator(plan=plan) as sim:
+        settings = SentimentSettings(base_url=sim.url, token="sh-sim-token", calls_per_minute=100)
+        fast = RetryPolicy(max_attempts=6, backoff_base_s=0.01, backoff_max_s=0.05)
+        with SentimentClient(settings, retry=fast) as client:
+            assert len(client.page({"interval": "1m"}, None, None, 5).items) == 5  # after the 503
+            with pytest.raises(SentimentAPIError, match=r"HTTP 500: .*\(requestId [0-9a-f-]{36}\)"):
+                client.page({"interval": "1m"}, None, None, 5)
