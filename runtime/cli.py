@@ -272,6 +272,20 @@ def run_sentiment() -> None:
     _run_poller("sentiment")
 
 
+@run_app.command("enrichment")
+def run_enrichment() -> None:
+    """Map Talkwalker results and InsightsTrack tweets to Documents on documents.enriched."""
+    from socialstream.processors.enrichment.app import Enrichment
+    from socialstream.processors.enrichment.documents import UnknownQuery
+
+    settings = load_settings()
+    try:
+        Enrichment(settings).run()  # SIGTERM / Ctrl-C: commits what is processed, then exits
+    except UnknownQuery as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 backfill_app = typer.Typer(
     help="Fetch a historical range once, restartable where it stopped.", no_args_is_help=True
 )

@@ -362,6 +362,29 @@ class SentimentSettings(BaseModel):
     )
 
 
+class EnrichmentSettings(BaseModel):
+    """The enrichment processor (`socialstream run enrichment`)."""
+
+    consumer_group: str = Field(
+        default="socialstream-enrichment",
+        description="Consumer group; instances in one group split the partitions.",
+    )
+    sentiment_routes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Matched stream id or rule id -> name of the sentiment query (in "
+        "`sentiment.queries`) whose series the document is joined with.",
+    )
+    default_sentiment_query: str | None = Field(
+        default=None, description="Sentiment query of documents no route matches."
+    )
+    commit_interval_s: float = Field(
+        default=0.5, gt=0, description="How often the transaction commits (latency vs cost)."
+    )
+    state_dir: str = Field(
+        default="state", description="Local state directory of the stream-processing framework."
+    )
+
+
 class Settings(BaseSettings):
     """Everything a socialstream component can be told."""
 
@@ -379,6 +402,7 @@ class Settings(BaseSettings):
     insightstrack: InsightsTrackSettings = Field(default_factory=InsightsTrackSettings)
     monitors: MonitorsSettings = Field(default_factory=MonitorsSettings)
     sentiment: SentimentSettings = Field(default_factory=SentimentSettings)
+    enrichment: EnrichmentSettings = Field(default_factory=EnrichmentSettings)
 
     @classmethod
     def settings_customise_sources(

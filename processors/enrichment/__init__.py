@@ -1,0 +1,1 @@
+"""Enrichment: Talkwalker results and InsightsTrack tweets as one normalised Document stream."""

@@ -1,0 +1,95 @@
+"""The project's plumbing for Quix Streams processors: one Application shape, Avro values.
+
+Every processor is a Quix Streams `Application` with exactly-once processing (consume, transform
+and produce in Kafka transactions; read_committed input), started from the earliest offset of a
+new group, with the project's Avro codec as the value serializer and the standard headers on
+every output record. Topics are created by `topics apply` first; Quix creates only its own
+internal (changelog and repartition) topics.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from opentelemetry import propagate, trace
+from quixstreams import Application, message_context
+from quixstreams.models.serializers import SerializationContext, Serializer
+
+from socialstream.runtime.codec import Codec
+from socialstream.runtime.settings import Settings
+from socialstream.runtime.topics import find_topic, topic_name
+from socialstream.schemas import full_name
+
+HeaderList = list[tuple[str, str | bytes]]
+
+
+def application(
+    settings: Settings, consumer_group: str, commit_interval_s: float, state_dir: str
+) -> Application:
+    """A Quix Streams application on the configured cluster, exactly-once."""
+    extra = {
+        k: v
+        for k, v in settings.kafka.client_config().items()
+        if k not in ("bootstrap.servers", "logger")
+    }
+    return Application(
+        broker_address=settings.kafka.bootstrap_servers,
+        consumer_group=consumer_group,
+        processing_guarantee="exactly-once",
+        auto_offset_reset="earliest",
+        commit_interval=commit_interval_s,
+        state_dir=state_dir,
+        consumer_extra_config=extra,
+        producer_extra_config=extra,
+        loglevel=None,
+    )
+
+
+def declared(settings: Settings, name: str) -> str:
+    """The real name of a declared topic."""
+    return topic_name(find_topic(name), settings.topics)
+
+
+class AvroValue(Serializer):
+    """Encodes values with the project's codec (single-object or Confluent wire format)."""
+
+    def __init__(self, codec: Codec, schema: str) -> None:
+        self.codec = codec
+        self.schema = schema
+
+    def __call__(self, value: Any, ctx: SerializationContext) -> bytes:
+        return self.codec.encode(self.schema, value, ctx.topic)
+
+
+def standard_headers(
+    source: str, schema: str, extra: HeaderList | None = None, incoming: Any = None
+) -> HeaderList:
+    """`source`, `source_position` (the input's topic:partition:offset), `ingested_at`, `schema`
+    and `traceparent` (the active span's, else the input record's)."""
+    context = message_context()
+    headers: HeaderList = [
+        ("source", source),
+        ("source_position", f"{context.topic}:{context.partition}:{context.offset}"),
+        ("ingested_at", str(int(time.time() * 1000))),
+        ("schema", full_name(schema)),
+    ]
+    if trace.get_current_span().get_span_context().is_valid:
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        if "traceparent" in carrier:
+            headers.append(("traceparent", carrier["traceparent"]))
+    else:
+        for key, value in incoming or []:
+            if key == "traceparent" and value:
+                headers.append(("traceparent", value))
+    return headers + (extra or [])
+
+
+def run_application(app: Application) -> None:
+    """`app.run()`, also from a thread other than the main one (the demo, tests): Quix installs
+    SIGINT/SIGTERM handlers, which only the main thread may; elsewhere `app.stop()` stops it."""
+    if threading.current_thread() is not threading.main_thread():
+        app._setup_signal_handlers = lambda: None  # type: ignore[method-assign]
+    app.run()

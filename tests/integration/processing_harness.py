@@ -1,0 +1,66 @@
+"""Inputs for the processor tests, made by the same code the sources run.
+
+Talkwalker results come from the Talkwalker simulator's corpus through the connector's parser
+and record mapping; tweets and summaries from the InsightsTrack simulator's event script through
+the InsightsTrack connector's; all are produced transactionally with the sources' headers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from socialstream.connectors.insightstrack.models import SummaryEvent, TweetEvent, parse_event
+from socialstream.connectors.insightstrack.records import summary_record, tweet_record
+from socialstream.connectors.talkwalker.models import ResultChunk, parse_chunk
+from socialstream.connectors.talkwalker.records import result_record
+from socialstream.runtime.codec import SingleObjectCodec
+from socialstream.runtime.lenient import loads
+from socialstream.runtime.producer import TransactionalProducer
+from socialstream.runtime.publisher import Publisher
+from socialstream.runtime.settings import KafkaSettings, TopicSettings
+from socialstream.simulators.insightstrack import EventScript
+from socialstream.simulators.talkwalker import Corpus
+
+
+def talkwalker_results(corpus: Corpus) -> list[dict[str, Any]]:
+    found = []
+    for tf in range(corpus.timeframes):
+        for i in range(corpus.count(tf)):
+            line = corpus.result_chunk(tf, i, corpus.streams)
+            if line is None:
+                continue
+            chunk = parse_chunk(loads(line)[0])
+            assert isinstance(chunk, ResultChunk)
+            for body in chunk.chunk_result:
+                found.append(result_record(body, corpus.timeframe_start(tf)))
+    return found
+
+
+def insightstrack_events(script: EventScript) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    tweets, summaries = [], []
+    for n in range(script.count):
+        _, _, line = script.event(n)
+        event = parse_event(loads(line)[0])
+        if isinstance(event, TweetEvent):
+            tweets.append(tweet_record(event.tweet_event.create))
+        elif isinstance(event, SummaryEvent):
+            summaries.append(summary_record(event.summary_event))
+    return tweets, summaries
+
+
+def produce(
+    kafka: KafkaSettings,
+    topics: TopicSettings,
+    topic: str,
+    records: list[tuple[str, dict[str, Any], str | None]],
+    source: str = "test",
+) -> None:
+    """(key, record, source_position) records onto a declared topic, in one transaction."""
+    producer = TransactionalProducer(kafka, f"{source}.{topics.prefix}{topic}")
+    publisher = Publisher(producer, SingleObjectCodec(), topics, source=source)
+    try:
+        with producer.transaction():
+            for key, record, position in records:
+                publisher.publish(topic, key, record, source_position=position)
+    finally:
+        producer.close()
