@@ -42,7 +42,12 @@ def application(
         commit_interval=commit_interval_s,
         state_dir=state_dir,
         consumer_extra_config=extra,
-        producer_extra_config=extra,
+        # After a crash, what the dead instance left open blocks read_committed readers until
+        # this timeout aborts it (Quix's transactional ids are per instance, so not fenced).
+        producer_extra_config={
+            **extra,
+            "transaction.timeout.ms": settings.kafka.transaction_timeout_ms,
+        },
         loglevel=None,
     )
 

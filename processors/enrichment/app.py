@@ -88,7 +88,8 @@ class Enrichment:
             )
             try:
                 return {"ok": mapper(record, position, self.routing)}
-            except (KeyError, TypeError, ValueError) as exc:
+            except Exception as exc:  # one bad record must not stop the stream: it is dead-lettered
+                log.warning("dead-lettered %s: %r", where, exc)
                 return _dead(raw, f"cannot map to a Document: {exc!r}", exc, where)
 
         return convert
