@@ -2,14 +2,16 @@
 
 What runs today: the four simulators (Talkwalker, InsightsTrack, Crimson Hexagon, sentiment
 history) serve their seeded data; the real Talkwalker and InsightsTrack sources and the monitor
-and sentiment pollers move it into Kafka exactly as they would from the vendors; a
-read_committed consumer decodes what is committed and prints records a second per topic.
+and sentiment pollers move it into Kafka exactly as they would from the vendors; the enrichment
+processor turns results and tweets into documents; a read_committed consumer decodes what is
+committed and prints records a second per topic.
 Processors join the demo as they land.
 """
 
 from __future__ import annotations
 
 import signal
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -39,8 +41,15 @@ TOPICS = (
     "insightstrack.control",
     "monitor.metrics",
     "sentiment.history",
+    "documents.enriched",
 )
-SHORT = {"talkwalker": "tw", "insightstrack": "it", "monitor.": "mon.", "sentiment.": "sent."}
+SHORT = {
+    "talkwalker": "tw",
+    "insightstrack": "it",
+    "monitor.": "mon.",
+    "sentiment.": "sent.",
+    "documents.": "docs.",
+}
 
 
 class Source(Protocol):
@@ -129,12 +138,20 @@ def _demo_settings(settings: Settings, urls: dict[str, str]) -> Settings:
             "first_lookback_minutes": 24 * 60,
         }
     )
+    enrichment = settings.enrichment.model_copy(
+        update={
+            "default_sentiment_query": "demo",
+            "consumer_group": f"socialstream-demo-enrichment-{int(time.time())}",
+            "state_dir": tempfile.mkdtemp(prefix="socialstream-demo-"),
+        }
+    )
     return settings.model_copy(
         update={
             "talkwalker": tw,
             "insightstrack": it,
             "monitors": monitors,
             "sentiment": sentiment,
+            "enrichment": enrichment,
         }
     )
 
@@ -145,6 +162,7 @@ def run_demo(settings: Settings, duration_s: float) -> Counter[str]:
     from socialstream.connectors.monitors.monitor_source import MonitorPoller
     from socialstream.connectors.monitors.sentiment_source import SentimentPoller
     from socialstream.connectors.talkwalker.source import TalkwalkerSource
+    from socialstream.processors.enrichment.app import Enrichment
 
     apply_topics(settings.kafka, settings.topics)
     codec = codec_from_settings(settings)
@@ -194,6 +212,7 @@ def run_demo(settings: Settings, duration_s: float) -> Counter[str]:
             InsightsTrackSource(demo, codec),
             MonitorPoller(demo, codec),
             SentimentPoller(demo, codec),
+            Enrichment(demo, codec),
         ]
 
         def run(source: Source) -> None:

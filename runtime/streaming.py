@@ -2,8 +2,8 @@
 
 Every processor is a Quix Streams `Application` with exactly-once processing (consume, transform
 and produce in Kafka transactions; read_committed input), started from the earliest offset of a
-new group, with the project's Avro codec as the value serializer and the standard headers on
-every output record. Topics are created by `topics apply` first; Quix creates only its own
+new group, values encoded with the project's Avro codec and the standard headers on every
+output record. Topics are created by `topics apply` first; Quix creates only its own
 internal (changelog and repartition) topics.
 """
 
@@ -15,9 +15,7 @@ from typing import Any
 
 from opentelemetry import propagate, trace
 from quixstreams import Application, message_context
-from quixstreams.models.serializers import SerializationContext, Serializer
 
-from socialstream.runtime.codec import Codec
 from socialstream.runtime.settings import Settings
 from socialstream.runtime.topics import find_topic, topic_name
 from socialstream.schemas import full_name
@@ -55,17 +53,6 @@ def application(
 def declared(settings: Settings, name: str) -> str:
     """The real name of a declared topic."""
     return topic_name(find_topic(name), settings.topics)
-
-
-class AvroValue(Serializer):
-    """Encodes values with the project's codec (single-object or Confluent wire format)."""
-
-    def __init__(self, codec: Codec, schema: str) -> None:
-        self.codec = codec
-        self.schema = schema
-
-    def __call__(self, value: Any, ctx: SerializationContext) -> bytes:
-        return self.codec.encode(self.schema, value, ctx.topic)
 
 
 def standard_headers(

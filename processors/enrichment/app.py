@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from quixstreams import Application, message_context
+from quixstreams.models.serializers import SerializationContext, Serializer
 
 from socialstream.processors.enrichment.documents import (
     Position,
@@ -24,7 +26,6 @@ from socialstream.processors.enrichment.documents import (
 from socialstream.runtime.codec import Codec, DecodeError, codec_from_settings
 from socialstream.runtime.settings import Settings
 from socialstream.runtime.streaming import (
-    AvroValue,
     application,
     declared,
     run_application,
@@ -48,18 +49,24 @@ def _source_position(headers: Any) -> str | None:
     return None
 
 
-def _dead(raw: bytes, reason: str, error: BaseException, where: str) -> dict[str, Any]:
-    return {
-        "dead": {
-            "raw": raw,
-            "reason": reason,
-            "error_class": type(error).__name__,
-            "source": COMPONENT,
-            "source_position": where,
-            "intended_topic": OUTPUT,
-            "failed_at": int(time.time() * 1000),
-        }
-    }
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """A converted input: its output key, Avro bytes and headers, and which topic it is for.
+
+    Encoding here, before the stream branches into documents and dead letters, keeps what the
+    framework copies at the branch to a few bytes instead of a whole document."""
+
+    dead: bool
+    key: str | None
+    value: bytes
+    headers: list[tuple[str, str | bytes]]
+
+
+class PreEncoded(Serializer):
+    """The value is already Avro (`Encoded.value`)."""
+
+    def __call__(self, value: Any, ctx: SerializationContext) -> bytes:
+        return bytes(value.value)
 
 
 class Enrichment:
@@ -75,22 +82,53 @@ class Enrichment:
         )
         self._build()
 
-    def _convert(self, mapper: Mapper) -> Callable[[bytes, Any, int, Any], dict[str, Any]]:
-        def convert(raw: bytes, key: Any, timestamp: int, headers: Any) -> dict[str, Any]:
+    def _convert(self, mapper: Mapper) -> Callable[[bytes, Any, int, Any], Encoded]:
+        output = declared(self.settings, OUTPUT)
+        dlq = declared(self.settings, DLQ)
+
+        def dead(raw: bytes, reason: str, error: BaseException, where: str) -> Encoded:
+            log.warning("dead-lettered %s: %s", where, reason)
+            record = {
+                "raw": raw,
+                "reason": reason,
+                "error_class": type(error).__name__,
+                "source": COMPONENT,
+                "source_position": where,
+                "intended_topic": output,
+                "failed_at": int(time.time() * 1000),
+            }
+            extra: list[tuple[str, str | bytes]] = [
+                ("reason", reason),
+                ("error_class", type(error).__name__),
+            ]
+            return Encoded(
+                True,
+                None,
+                self.codec.encode("dead_letter", record, dlq),
+                standard_headers(COMPONENT, "dead_letter", extra),
+            )
+
+        def convert(raw: bytes, key: Any, timestamp: int, headers: Any) -> Encoded:
             context = message_context()
             where = f"{context.topic}:{context.partition}:{context.offset}"
             try:
                 record = self.codec.decode(raw, context.topic).value
             except DecodeError as exc:
-                return _dead(raw, f"not a record of this topic: {exc}", exc, where)
+                return dead(raw, f"not a record of this topic: {exc}", exc, where)
             position = Position(
                 context.topic, context.partition, context.offset, _source_position(headers)
             )
             try:
-                return {"ok": mapper(record, position, self.routing)}
+                document = mapper(record, position, self.routing)
+                value = self.codec.encode("document", document, output)
             except Exception as exc:  # one bad record must not stop the stream: it is dead-lettered
-                log.warning("dead-lettered %s: %r", where, exc)
-                return _dead(raw, f"cannot map to a Document: {exc!r}", exc, where)
+                return dead(raw, f"cannot map to a Document: {exc!r}", exc, where)
+            return Encoded(
+                False,
+                document["document_id"],
+                value,
+                standard_headers(COMPONENT, "document", incoming=headers),
+            )
 
         return convert
 
@@ -103,32 +141,16 @@ class Enrichment:
             )
             frames.append(app.dataframe(topic).apply(self._convert(mapper), metadata=True))
         merged = frames[0].concat(frames[1])
+        merged = merged.set_headers(lambda value, key, ts, headers: value.headers)
         output = app.topic(
-            declared(settings, OUTPUT),
-            key_serializer="str",
-            value_serializer=AvroValue(self.codec, "document"),
+            declared(settings, OUTPUT), key_serializer="str", value_serializer=PreEncoded()
         )
         dlq = app.topic(
-            declared(settings, DLQ),
-            key_serializer="bytes",
-            value_serializer=AvroValue(self.codec, "dead_letter"),
+            declared(settings, DLQ), key_serializer="bytes", value_serializer=PreEncoded()
         )
-        documents = merged[merged.apply(lambda v: "ok" in v)].apply(lambda v: v["ok"])
-        documents = documents.set_headers(
-            lambda value, key, ts, headers: standard_headers(
-                COMPONENT, "document", incoming=headers
-            )
-        )
-        documents.to_topic(output, key=lambda value: value["document_id"])
-        dead = merged[merged.apply(lambda v: "dead" in v)].apply(lambda v: v["dead"])
-        dead = dead.set_headers(
-            lambda value, key, ts, headers: standard_headers(
-                COMPONENT,
-                "dead_letter",
-                [("reason", value["reason"]), ("error_class", value["error_class"])],
-            )
-        )
-        dead.to_topic(dlq)
+        documents = merged[merged.apply(lambda v: not v.dead)]
+        documents.to_topic(output, key=lambda value: value.key)
+        merged[merged.apply(lambda v: v.dead)].to_topic(dlq, key=lambda value: None)
 
     def run(self) -> None:
         run_application(self.app)

@@ -36,6 +36,7 @@ def test_demo_shows_records_flowing(kafka: KafkaSettings, topics: TopicSettings)
         "insightstrack.summaries",
         "monitor.metrics",
         "sentiment.history",
+        "documents.enriched",
     ):
         assert int(counts.get(f"{topics.prefix}{topic}", 0)) > 0, counts
     assert "tw-sim-token" not in result.stdout + result.stderr

@@ -17,9 +17,9 @@ from socialstream.runtime.producer import TransactionalProducer
 from socialstream.runtime.settings import KafkaSettings, SentimentQuery, TopicSettings
 from socialstream.runtime.topics import apply_topics
 from socialstream.simulators.insightstrack import EventScript
+from socialstream.simulators.records import insightstrack_events, produce, talkwalker_results
 from socialstream.simulators.talkwalker import Corpus
 from tests.integration.polling_harness import as_env, base_env, records, wait_for
-from tests.integration.processing_harness import insightstrack_events, produce, talkwalker_results
 
 OUTPUT = "documents.enriched"
 NEWS = SentimentQuery(name="news", interval="1h", source_type="news")

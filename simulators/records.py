@@ -1,8 +1,8 @@
-"""Inputs for the processor tests, made by the same code the sources run.
+"""Source records without running the sources: inputs for processor tests and benchmarks.
 
 Talkwalker results come from the Talkwalker simulator's corpus through the connector's parser
 and record mapping; tweets and summaries from the InsightsTrack simulator's event script through
-the InsightsTrack connector's; all are produced transactionally with the sources' headers.
+the InsightsTrack connector's; `produce` writes them transactionally with the sources' headers.
 """
 
 from __future__ import annotations

@@ -1,0 +1,139 @@
+"""Enrichment throughput beside a passthrough app on the same framework, in the same run.
+
+Both are Quix Streams applications with exactly-once processing reading the same input topics
+(Talkwalker results and tweets, produced up front) from the earliest offset: the passthrough
+copies each record's bytes to an output topic, the enrichment decodes, maps and encodes a
+Document. docs/s is measured on the committed output (first to last record); peak RSS from
+/proc. The sentiment join is not built yet, so it has no row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import uuid
+from typing import Any
+
+from socialstream.runtime.settings import KafkaSettings, TopicSettings
+from socialstream.runtime.topics import apply_topics
+from socialstream.simulators.insightstrack import EventScript
+from socialstream.simulators.records import insightstrack_events, produce, talkwalker_results
+from socialstream.simulators.talkwalker import Corpus
+
+from harness import count_committed, create_topic, kafka_broker, peak_rss_mb, print_table
+
+INPUTS = ("talkwalker.results", "insightstrack.tweets")
+
+
+def passthrough(bootstrap: str, prefix: str, group: str, output: str) -> None:
+    """The baseline app: the same inputs, bytes in, bytes out, exactly-once."""
+    from quixstreams import Application
+
+    app = Application(
+        broker_address=bootstrap,
+        consumer_group=group,
+        processing_guarantee="exactly-once",
+        auto_offset_reset="earliest",
+        commit_interval=0.5,
+        state_dir=tempfile.mkdtemp(prefix=group),
+        loglevel=None,
+    )
+    out = app.topic(output, key_serializer="bytes", value_serializer="bytes")
+    frames = [
+        app.dataframe(
+            app.topic(prefix + name, key_deserializer="bytes", value_deserializer="bytes")
+        )
+        for name in INPUTS
+    ]
+    frames[0].concat(frames[1]).to_topic(out)
+    app.run()
+
+
+def load(bootstrap: str, prefix: str, size: int) -> int:
+    kafka = KafkaSettings(bootstrap_servers=bootstrap, transactional_id_prefix=prefix + "load")
+    topics = TopicSettings(prefix=prefix, partitions=6)
+    apply_topics(kafka, topics)
+    half = size // 2
+    results = talkwalker_results(
+        Corpus(seed=3, timeframes=max(1, half // 1000), per_timeframe=1000)
+    )
+    tweets, _ = insightstrack_events(EventScript(seed=3, count=half * 3 // 2 + 3))
+    tweets = tweets[: size - len(results)]
+    for start in range(0, len(results), 10_000):
+        chunk = results[start : start + 10_000]
+        produce(kafka, topics, INPUTS[0], [(r["document_id"], r, None) for r in chunk], "bench")
+    for start in range(0, len(tweets), 10_000):
+        chunk = tweets[start : start + 10_000]
+        produce(kafka, topics, INPUTS[1], [(str(t["tweet_id"]), t, None) for t in chunk], "bench")
+    return len(results) + len(tweets)
+
+
+def run_one(
+    command: list[str], env: dict[str, str], bootstrap: str, topic: str, n: int
+) -> tuple[float, float]:
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        first, last = count_committed(bootstrap, [topic], n, timeout_s=1800)
+        rss = peak_rss_mb(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+    return n / max(last - first, 1e-9), rss
+
+
+def measure(size: int, bootstrap: str) -> list[dict[str, Any]]:
+    prefix = f"bench{uuid.uuid4().hex[:6]}."
+    n = load(bootstrap, prefix, size)
+    env = {**os.environ, "SOCIALSTREAM_LOG__LEVEL": "WARNING"}
+    baseline_out = prefix + "passthrough"
+    create_topic(bootstrap, baseline_out)  # before the stopwatch subscribes to it
+    per_s, rss = run_one(
+        [sys.executable, __file__, "--passthrough", bootstrap, prefix, f"{prefix}pt", baseline_out],
+        env,
+        bootstrap,
+        baseline_out,
+        n,
+    )
+    rows = [{"size": n, "path": "passthrough (baseline)", "per_s": per_s, "rss_mb": rss}]
+    env.update(
+        {
+            "SOCIALSTREAM_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
+            "SOCIALSTREAM_TOPICS__PREFIX": prefix,
+            "SOCIALSTREAM_ENRICHMENT__CONSUMER_GROUP": f"{prefix}enrichment",
+            "SOCIALSTREAM_ENRICHMENT__STATE_DIR": tempfile.mkdtemp(prefix="enrichment"),
+        }
+    )
+    per_s, rss = run_one(
+        [sys.executable, "-m", "socialstream", "run", "enrichment"],
+        env,
+        bootstrap,
+        prefix + "documents.enriched",
+        n,
+    )
+    rows.append({"size": n, "path": "enrichment", "per_s": per_s, "rss_mb": rss})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="100000")
+    parser.add_argument("--passthrough", nargs=4, metavar=("BOOTSTRAP", "PREFIX", "GROUP", "OUT"))
+    args = parser.parse_args()
+    if args.passthrough:
+        passthrough(*args.passthrough)
+        return
+    with kafka_broker() as bootstrap:
+        rows: list[dict[str, Any]] = []
+        for size in (int(s) for s in args.sizes.split(",")):
+            rows += measure(size, bootstrap)
+    print_table(rows, "docs")
+
+
+if __name__ == "__main__":
+    main()
