@@ -286,6 +286,14 @@ def run_enrichment() -> None:
         raise typer.Exit(2) from None
 
 
+@run_app.command("sentiment-join")
+def run_sentiment_join() -> None:
+    """Score enriched documents with their sentiment bucket and tweet summaries."""
+    from socialstream.processors.sentiment_join.app import SentimentJoin
+
+    SentimentJoin(load_settings()).run()  # SIGTERM / Ctrl-C: commits what is processed
+
+
 backfill_app = typer.Typer(
     help="Fetch a historical range once, restartable where it stopped.", no_args_is_help=True
 )

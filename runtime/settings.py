@@ -385,6 +385,35 @@ class EnrichmentSettings(BaseModel):
     )
 
 
+class SentimentJoinSettings(BaseModel):
+    """The sentiment-join processor (`socialstream run sentiment-join`)."""
+
+    consumer_group: str = Field(
+        default="socialstream-sentiment-join",
+        description="Consumer group; instances in one group split the partitions.",
+    )
+    grace_s: float = Field(
+        default=900.0,
+        ge=0,
+        description="How far (event time) a query's sentiment series may lag its documents: a "
+        "document waits for its bucket until the query's clock passes its time plus this.",
+    )
+    max_wait_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="Longest wall-clock wait for a bucket before a document is emitted without.",
+    )
+    retention_hours: float = Field(
+        default=16 * 24.0, gt=0, description="Buckets older than this (event time) are dropped."
+    )
+    commit_interval_s: float = Field(
+        default=0.5, gt=0, description="How often the transaction commits (latency vs cost)."
+    )
+    state_dir: str = Field(
+        default="state", description="Local state directory (restored from changelog topics)."
+    )
+
+
 class Settings(BaseSettings):
     """Everything a socialstream component can be told."""
 
@@ -403,6 +432,7 @@ class Settings(BaseSettings):
     monitors: MonitorsSettings = Field(default_factory=MonitorsSettings)
     sentiment: SentimentSettings = Field(default_factory=SentimentSettings)
     enrichment: EnrichmentSettings = Field(default_factory=EnrichmentSettings)
+    sentiment_join: SentimentJoinSettings = Field(default_factory=SentimentJoinSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,193 @@
+"""`socialstream run sentiment-join`: enriched documents scored with sentiment and summaries.
+
+A Quix Streams application, exactly-once, with its state in RocksDB restored from changelog
+topics. Documents with a `query_hash` and the `sentiment.history` buckets are re-keyed by query
+and meet in one stateful step (`asof.py`): each document is emitted with the bucket that covers
+its time (JOINED), or without one once the grace period has passed (GRACE_EXPIRED); documents of
+no query go straight through (NO_SENTIMENT). Tweet documents are then re-keyed by tweet id and
+joined as-of to `insightstrack.summaries`: the latest summary received before the document was
+scored. The result is one `ScoredDocument` a document on `documents.scored`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from typing import Any, Literal
+
+from quixstreams import Application, State, message_context
+
+from socialstream.processors.enrichment.app import Encoded, PreEncoded
+from socialstream.processors.sentiment_join.asof import JoinRules, QueryState, document_time, scored
+from socialstream.runtime.codec import Codec, DecodeError, codec_from_settings
+from socialstream.runtime.settings import Settings
+from socialstream.runtime.streaming import application, declared, run_application, standard_headers
+
+log = logging.getLogger(__name__)
+
+COMPONENT = "sentiment-join"
+OUTPUT = "documents.scored"
+DLQ = "sentiment-join.dlq"
+
+
+def plain(value: Any) -> Any:
+    """Decoded Avro as JSON-able data: times as epoch milliseconds (the framework's state and
+    repartition topics hold JSON)."""
+    if isinstance(value, datetime):
+        return int(value.timestamp() * 1000)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def summary_match(summary: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "window_end": summary["window_end"],
+        "impressions_total": summary.get("impressions_total"),
+        "engagements_total": summary.get("engagements_total"),
+        "metric_counts": summary.get("metric_counts") or {},
+    }
+
+
+class SentimentJoin:
+    """The sentiment-join application, built from settings."""
+
+    def __init__(self, settings: Settings, codec: Codec | None = None) -> None:
+        self.settings = settings
+        self.codec = codec or codec_from_settings(settings)
+        js = settings.sentiment_join
+        self.rules = JoinRules(
+            grace_ms=int(js.grace_s * 1000),
+            max_wait_ms=int(js.max_wait_s * 1000),
+            retention_ms=int(js.retention_hours * 3_600_000),
+        )
+        self.app: Application = application(
+            settings, js.consumer_group, js.commit_interval_s, js.state_dir
+        )
+        self._build()
+
+    def _decode(self, kind: str) -> Any:
+        def decode(raw: bytes) -> dict[str, Any]:
+            context = message_context()
+            try:
+                value = plain(self.codec.decode(raw, context.topic).value)
+            except DecodeError as exc:
+                where = f"{context.topic}:{context.partition}:{context.offset}"
+                return {"kind": "dead", "raw": raw, "reason": f"not a record of this topic: {exc}",
+                        "where": where}  # fmt: skip
+            return {"kind": kind, "value": value}
+
+        return decode
+
+    def _join(self, item: dict[str, Any], state: State[Any, Any]) -> list[dict[str, Any]]:
+        query = QueryState(state.get("query"))
+        now = int(time.time() * 1000)
+        if item["kind"] == "bucket":
+            out = query.add_bucket(item["value"], self.rules, now)
+        else:
+            document = item["value"]
+            t = document_time(document, fallback=now)
+            out = query.add_document(document, t, self.rules, now)
+        state.set("query", query.stored())
+        return out
+
+    def _encode(self, value: dict[str, Any]) -> Encoded:
+        if value.get("kind") == "dead":
+            record = {
+                "raw": value["raw"],
+                "reason": value["reason"],
+                "error_class": "DecodeError",
+                "source": COMPONENT,
+                "source_position": value["where"],
+                "intended_topic": declared(self.settings, OUTPUT),
+                "failed_at": int(time.time() * 1000),
+            }
+            headers: list[tuple[str, str | bytes]] = [
+                ("reason", value["reason"]),
+                ("error_class", "DecodeError"),
+            ]
+            return Encoded(
+                True,
+                None,
+                self.codec.encode("dead_letter", record, declared(self.settings, DLQ)),
+                standard_headers(COMPONENT, "dead_letter", headers),
+            )
+        return Encoded(
+            False,
+            value["document"]["document_id"],
+            self.codec.encode("scored_document", value, declared(self.settings, OUTPUT)),
+            standard_headers(COMPONENT, "scored_document"),
+        )
+
+    def _build(self) -> None:
+        app, settings = self.app, self.settings
+
+        def source(name: str, kind: str, key: Literal["bytes", "str"] = "bytes") -> Any:
+            topic = app.topic(
+                declared(settings, name), key_deserializer=key, value_deserializer="bytes"
+            )
+            return app.dataframe(topic).apply(self._decode(kind))
+
+        documents = source("documents.enriched", "document")
+        buckets = source("sentiment.history", "bucket")
+        summaries = source("insightstrack.summaries", "summary", key="str")
+
+        dead = documents[documents.apply(lambda v: v["kind"] == "dead")].concat(
+            buckets[buckets.apply(lambda v: v["kind"] == "dead")]
+        )
+        documents = documents[documents.apply(lambda v: v["kind"] == "document")]
+        buckets = buckets[buckets.apply(lambda v: v["kind"] == "bucket")]
+
+        def now() -> int:
+            return int(time.time() * 1000)
+
+        no_query = documents[documents.apply(lambda v: not v["value"].get("query_hash"))].apply(
+            lambda v: scored(v["value"], None, "NO_SENTIMENT", now())
+        )
+        by_query = documents[documents.apply(lambda v: bool(v["value"].get("query_hash")))]
+        by_query = by_query.group_by(
+            lambda v: v["value"]["query_hash"], name="query-documents",
+            key_serializer="str", key_deserializer="str",
+        )  # fmt: skip
+        buckets = buckets.group_by(
+            lambda v: v["value"]["query_hash"], name="query-buckets",
+            key_serializer="str", key_deserializer="str",
+        )  # fmt: skip
+        joined = by_query.concat(buckets).apply(self._join, stateful=True, expand=True)
+        scored_all = no_query.concat(joined)
+
+        tweets = scored_all[scored_all.apply(lambda v: v["document"]["source"] == "INSIGHTSTRACK")]
+        others = scored_all[scored_all.apply(lambda v: v["document"]["source"] != "INSIGHTSTRACK")]
+        tweets = tweets.group_by(
+            lambda v: v["document"]["document_id"].removeprefix("x:"), name="tweet-documents",
+            key_serializer="str", key_deserializer="str",
+        ).set_timestamp(lambda value, key, ts, headers: value["scored_at"])  # fmt: skip
+        summaries = summaries[summaries.apply(lambda v: v["kind"] == "summary")].apply(
+            lambda v: v["value"]
+        )
+
+        def merge(left: dict[str, Any], right: dict[str, Any] | None) -> dict[str, Any]:
+            if right is None:
+                return left
+            return {**left, "summary": summary_match(right)}
+
+        tweets = tweets.join_asof(summaries, how="left", on_merge=merge, name="summaries")
+        out = others.concat(tweets).concat(dead).apply(self._encode)
+        out = out.set_headers(lambda value, key, ts, headers: value.headers)
+        output = app.topic(
+            declared(settings, OUTPUT), key_serializer="str", value_serializer=PreEncoded()
+        )
+        dlq = app.topic(
+            declared(settings, DLQ), key_serializer="bytes", value_serializer=PreEncoded()
+        )
+        out[out.apply(lambda v: not v.dead)].to_topic(output, key=lambda value: value.key)
+        out[out.apply(lambda v: v.dead)].to_topic(dlq, key=lambda value: None)
+
+    def run(self) -> None:
+        run_application(self.app)
+
+    def stop(self) -> None:
+        self.app.stop()
