@@ -39,6 +39,10 @@ def producer_config(settings: KafkaSettings, **overrides: Any) -> dict[str, Any]
             "acks": "all",
             "linger.ms": 5,
             "compression.type": "zstd",
+            # The Java client's partitioner: a key lands on the partition Kafka Streams, Flink,
+            # Quix Streams (the processors) and every JVM producer would choose, so topics keyed
+            # alike are co-partitioned and joins by key work across them.
+            "partitioner": "murmur2_random",
         }
     )
     config.update(overrides)
