@@ -28,6 +28,23 @@ def records(kafka: KafkaSettings, topics: TopicSettings, topic: str) -> list[tup
     return found
 
 
+def settled(
+    kafka: KafkaSettings, topics: TopicSettings, topic: str, expected: int, timeout_s: float = 60
+) -> list[tuple[str, Any]]:
+    """`records` once at least `expected` are visible. A commit returns before the coordinator
+    has written its markers to every partition, so a read_committed reader right after it may
+    briefly see only some partitions' records."""
+    found: list[tuple[str, Any]] = []
+
+    def enough() -> bool:
+        nonlocal found
+        found = records(kafka, topics, topic)
+        return len(found) >= expected
+
+    wait_for(enough, timeout_s, f"{expected} records on {topic}")
+    return found
+
+
 def base_env(kafka: KafkaSettings, topics: TopicSettings) -> dict[str, str]:
     return {
         **os.environ,

@@ -19,7 +19,7 @@ from socialstream.runtime.topics import apply_topics
 from socialstream.simulators.insightstrack import EventScript
 from socialstream.simulators.records import insightstrack_events, produce, talkwalker_results
 from socialstream.simulators.talkwalker import Corpus
-from tests.integration.polling_harness import as_env, base_env, records, wait_for
+from tests.integration.polling_harness import as_env, base_env, records, settled, wait_for
 
 OUTPUT = "documents.enriched"
 NEWS = SentimentQuery(name="news", interval="1h", source_type="news")
@@ -139,7 +139,7 @@ def test_every_input_becomes_one_document_and_garbage_goes_to_the_dlq(
     ]
     assert tdoc["query_hash"] == query_hash(SOCIAL.params())  # no route: the default
 
-    dead = records(kafka, topics, "enrichment.dlq")
+    dead = settled(kafka, topics, "enrichment.dlq", 1)
     assert len(dead) == 1
     assert dead[0][1]["raw"] == b"\x00not avro"
     assert "not a record of this topic" in dead[0][1]["reason"]

@@ -24,7 +24,7 @@ from socialstream.runtime.settings import (
 from socialstream.runtime.topics import apply_topics
 from socialstream.simulators.crimson_hexagon import CrimsonHexagonSimulator, MonitorData
 from socialstream.simulators.crimson_hexagon.data import daily_list_field
-from tests.integration.polling_harness import base_env, records, running, wait_for
+from tests.integration.polling_harness import base_env, running, settled, wait_for
 
 TOPIC = "monitor.metrics"
 TOKEN = "ch-sim-token"
@@ -74,7 +74,7 @@ def test_backfill_of_30_days_gives_exactly_the_simulators_records(
         for metric in metrics:
             want.update(expected(sim, 101, metric, start, end))
         calls = len(sim.log.calls)
-    got = records(kafka, topics, TOPIC)
+    got = settled(kafka, topics, TOPIC, 28 * 30)
     assert len(metrics) == 28
     assert stats["requests"] == calls == 18 + 1 + 9 * 30  # daily ones, volume, a day each
     assert len(got) == len(want) == 28 * 30
@@ -126,7 +126,7 @@ def test_repoll_publishes_the_revisions_and_nothing_else(
                 for key, value in expected(sim, m, metric, *window).items()
             }
     revised = {key for key in after if after[key] != before[key]}
-    got = records(kafka, topics, TOPIC)
+    got = settled(kafka, topics, TOPIC, published + len(revised))
     got_keys = [key for key, _ in got]
     assert len(got) == published + len(revised)
     late = [(key, value) for key, value in got if got_keys.count(key) > 1]
@@ -170,7 +170,7 @@ def test_restart_mid_backfill_neither_skips_nor_repeats_a_window(
         }
     assert 25 <= killed_at < 62
     assert "resuming backfill" in second.stderr
-    got = records(kafka, topics, TOPIC)
+    got = settled(kafka, topics, TOPIC, 120)
     keys = [key for key, _ in got]
     assert len(keys) == len(set(keys)) == len(want) == 120  # each window once
     assert {key: json.loads(v["payload"]) for key, v in got} == want
@@ -195,7 +195,7 @@ def test_call_budget_stops_backfill_and_poller_before_it_is_exceeded(
             assert run.returncode == 3, run.stderr[-2000:]
             assert "daily budget of 5 calls reached: 5 used today" in run.stderr
         assert len(sim.log.calls) == 5
-        assert len(records(kafka, topics, TOPIC)) == 5
+        assert len(settled(kafka, topics, TOPIC, 5)) == 5
 
         today = sim.data.today
         job = MonitorJob(
@@ -225,11 +225,11 @@ def test_refused_calls_go_to_the_dlq_with_the_vendors_reason_and_polling_goes_on
         poller = MonitorPoller(settings(kafka, topics, sim, schedule=[job]))
         with running(poller):
             wait_for(lambda: poller.stats["polls"] >= 1, what="a poll")
-    dead = records(kafka, topics, "monitors.dlq")
+    dead = settled(kafka, topics, "monitors.dlq", 2)
     reasons = sorted(value["reason"] for _, value in dead)
     assert len(reasons) == 2, reasons
     assert "HTTP 404: Monitor 999 not found" in reasons[0]
     assert "the API said error: Training posts exist only for opinion monitors" in reasons[1]
     assert all(value["intended_topic"] == TOPIC for _, value in dead)
-    metrics = [value["metric"] for _, value in records(kafka, topics, TOPIC)]
+    metrics = [value["metric"] for _, value in settled(kafka, topics, TOPIC, 2)]
     assert metrics.count("volume") == 2  # monitor 102's yesterday and today, all the same

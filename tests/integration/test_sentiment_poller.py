@@ -25,7 +25,7 @@ from socialstream.simulators.sentiment_history import (
     SentimentHistorySimulator,
     SentimentSeries,
 )
-from tests.integration.polling_harness import as_env, base_env, records, running, wait_for
+from tests.integration.polling_harness import as_env, base_env, running, settled, wait_for
 
 TOPIC = "sentiment.history"
 TOKEN = "sh-sim-token"
@@ -87,7 +87,7 @@ def test_backfill_of_30_days_gives_what_the_api_keeps_and_says_what_it_cannot(
         started = time.time()
         run = backfill(environment, days=30)
         assert run.returncode == 0, run.stderr[-2000:]
-        got = records(kafka, topics, TOPIC)
+        got = settled(kafka, topics, TOPIC, 15 * 24)
         check_values(sim, query, got)
         spent = sim.account.spent
     assert "older than the API's 15-day look-back and cannot be fetched" in run.stderr
@@ -111,7 +111,7 @@ def test_15_days_at_1m_come_through_cursors_in_the_fewest_calls(
         run = backfill(environment, days=15)
         assert run.returncode == 0, run.stderr[-2000:]
         calls = [c for c in sim.server.calls if c.path == "/sentiment/history"]
-        got = records(kafka, topics, TOPIC)
+        got = settled(kafka, topics, TOPIC, 21_600)
         check_values(sim, query, got[:2000])
     assert len(got) == len({key for key, _ in got}) == 21_600
     assert len(calls) == 22  # ceil(21600 / 1000): the fewest the limit allows
@@ -148,7 +148,7 @@ def test_repoll_publishes_the_revisions_and_nothing_else(
             sim.series.revise(since)
             polls = poller.stats["polls"]
             wait_for(lambda: poller.stats["polls"] >= polls + 2, what="two polls after revising")
-        got = records(kafka, topics, TOPIC)
+        got = settled(kafka, topics, TOPIC, 100)
         latest = {key: value for key, value in got}
         check_values(sim, query, list(latest.items()))
     keys = [key for key, _ in got]
@@ -186,7 +186,7 @@ def test_restart_mid_backfill_neither_skips_nor_repeats_a_page(
             command, env=environment, capture_output=True, text=True, timeout=300
         )
         assert second.returncode == 0, second.stderr[-2000:]
-        got = records(kafka, topics, TOPIC)
+        got = settled(kafka, topics, TOPIC, 15 * 288)
         check_values(sim, query, got[:500])
     assert 25 <= killed_at < 87
     assert "resuming after page" in second.stderr
@@ -212,4 +212,4 @@ def test_credit_budget_stops_before_it_is_exceeded(
             assert run.returncode == 3, run.stderr[-2000:]
             assert "daily budget of 22 credits reached: 20 used today" in run.stderr
         assert sim.account.spent == 20  # 4 calls of 5; a fifth would make 25 > 22
-        assert len(records(kafka, topics, TOPIC)) == 4000
+        assert len(settled(kafka, topics, TOPIC, 4000)) == 4000
