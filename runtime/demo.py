@@ -3,8 +3,8 @@
 What runs today: the four simulators (Talkwalker, InsightsTrack, Crimson Hexagon, sentiment
 history) serve their seeded data; the real Talkwalker and InsightsTrack sources and the monitor
 and sentiment pollers move it into Kafka exactly as they would from the vendors; the enrichment
-processor turns results and tweets into documents; a read_committed consumer decodes what is
-committed and prints records a second per topic.
+processor turns results and tweets into documents and the sentiment join scores them; a
+read_committed consumer decodes what is committed and prints records a second per topic.
 Processors join the demo as they land.
 """
 
@@ -42,6 +42,7 @@ TOPICS = (
     "monitor.metrics",
     "sentiment.history",
     "documents.enriched",
+    "documents.scored",
 )
 SHORT = {
     "talkwalker": "tw",
@@ -135,13 +136,20 @@ def _demo_settings(settings: Settings, urls: dict[str, str]) -> Settings:
             "token": SecretStr("sh-sim-token"),
             "queries": [SentimentQuery(name="demo", interval="1m", keywords=["acme"])],
             "every_s": 15,
-            "first_lookback_minutes": 24 * 60,
+            # The whole look-back the API keeps, so the demo's documents find their buckets.
+            "first_lookback_minutes": 15 * 24 * 60 - 5,
         }
     )
     enrichment = settings.enrichment.model_copy(
         update={
             "default_sentiment_query": "demo",
             "consumer_group": f"socialstream-demo-enrichment-{int(time.time())}",
+            "state_dir": tempfile.mkdtemp(prefix="socialstream-demo-"),
+        }
+    )
+    sentiment_join = settings.sentiment_join.model_copy(
+        update={
+            "consumer_group": f"socialstream-demo-join-{int(time.time())}",
             "state_dir": tempfile.mkdtemp(prefix="socialstream-demo-"),
         }
     )
@@ -152,6 +160,7 @@ def _demo_settings(settings: Settings, urls: dict[str, str]) -> Settings:
             "monitors": monitors,
             "sentiment": sentiment,
             "enrichment": enrichment,
+            "sentiment_join": sentiment_join,
         }
     )
 
@@ -163,6 +172,7 @@ def run_demo(settings: Settings, duration_s: float) -> Counter[str]:
     from socialstream.connectors.monitors.sentiment_source import SentimentPoller
     from socialstream.connectors.talkwalker.source import TalkwalkerSource
     from socialstream.processors.enrichment.app import Enrichment
+    from socialstream.processors.sentiment_join.app import SentimentJoin
 
     apply_topics(settings.kafka, settings.topics)
     codec = codec_from_settings(settings)
@@ -188,7 +198,15 @@ def run_demo(settings: Settings, duration_s: float) -> Counter[str]:
     errors: list[BaseException] = []
     with ExitStack() as stack:
         talkwalker = stack.enter_context(
-            TalkwalkerSimulator(Corpus(seed=1, timeframes=500, per_timeframe=400))
+            # Timeframes of the last hours, so that documents fall inside the sentiment series.
+            TalkwalkerSimulator(
+                Corpus(
+                    seed=1,
+                    timeframes=500,
+                    per_timeframe=400,
+                    start_ms=int(time.time() * 1000) - 500 * 60_000,
+                )
+            )
         )
         insightstrack = stack.enter_context(
             InsightsTrackSimulator(EventScript(seed=1, count=1_000_000))
@@ -213,6 +231,7 @@ def run_demo(settings: Settings, duration_s: float) -> Counter[str]:
             MonitorPoller(demo, codec),
             SentimentPoller(demo, codec),
             Enrichment(demo, codec),
+            SentimentJoin(demo, codec),
         ]
 
         def run(source: Source) -> None:

@@ -7,6 +7,7 @@ the InsightsTrack connector's; `produce` writes them transactionally with the so
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from socialstream.connectors.insightstrack.models import SummaryEvent, TweetEvent, parse_event
@@ -52,7 +53,7 @@ def produce(
     kafka: KafkaSettings,
     topics: TopicSettings,
     topic: str,
-    records: list[tuple[str, dict[str, Any], str | None]],
+    records: Sequence[tuple[str, dict[str, Any], str | None]],
     source: str = "test",
 ) -> None:
     """(key, record, source_position) records onto a declared topic, in one transaction."""

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from quixstreams import Application, State, message_context
 
 from socialstream.processors.enrichment.app import Encoded, PreEncoded
-from socialstream.processors.sentiment_join.asof import JoinRules, QueryState, document_time, scored
+from socialstream.processors.sentiment_join.asof import JoinRules, QueryJoin, document_time, scored
 from socialstream.runtime.codec import Codec, DecodeError, codec_from_settings
 from socialstream.runtime.settings import Settings
 from socialstream.runtime.streaming import application, declared, run_application, standard_headers
@@ -83,15 +83,14 @@ class SentimentJoin:
         return decode
 
     def _join(self, item: dict[str, Any], state: State[Any, Any]) -> list[dict[str, Any]]:
-        query = QueryState(state.get("query"))
         now = int(time.time() * 1000)
+        query = QueryJoin(state, self.rules, now)
         if item["kind"] == "bucket":
-            out = query.add_bucket(item["value"], self.rules, now)
+            out = query.add_bucket(item["value"])
         else:
             document = item["value"]
-            t = document_time(document, fallback=now)
-            out = query.add_document(document, t, self.rules, now)
-        state.set("query", query.stored())
+            out = query.add_document(document, document_time(document, fallback=now))
+        query.save()
         return out
 
     def _encode(self, value: dict[str, Any]) -> Encoded:

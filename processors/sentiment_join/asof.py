@@ -1,20 +1,33 @@
 """The as-of join of documents to sentiment buckets, one query's state at a time.
 
-Pure logic over a small state (the query's buckets, the documents waiting for theirs, the
-query's event-time clock), so the stream-processing framework only stores and restores it.
-
 A document at time `t` joins the bucket with `start <= t < end` (the latest revision of it, as
 revisions overwrite by start). When that bucket is not there yet, the document waits until it
 arrives, or until the query's event time (the newest document time or bucket end seen for it)
-passes `t + grace`, or until it has waited `max_wait` of wall-clock time; then it is emitted
-without sentiment (GRACE_EXPIRED). Any record of the query can release it, and the sentiment
-poller publishes a bucket every interval, so no document waits for ever while the poller runs.
+passes the end of the document's bucket plus `grace`, or until the first document waiting for
+that bucket has waited `max_wait` of wall-clock time; then it is emitted without sentiment
+(GRACE_EXPIRED). Any record of the query can release it, and the sentiment poller publishes a
+bucket every interval, so no document waits for ever while the poller runs.
+
+The state is laid out so that a record costs a few small reads and writes whatever the number of
+buckets or waiting documents: each bucket under `b:<start>`, each waiting document under
+`p:<start>:<n>` with the count under `n:<start>` (`?` for the start while the query's interval is
+not known), and a small index (`meta`) of the interval, the clock and which buckets have
+documents waiting. `Store` is the key-value view the framework's state gives.
 """
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
+
+UNKNOWN = "?"  # the group of documents that came before any bucket (interval unknown)
+
+
+class Store(Protocol):
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def set(self, key: str, value: Any) -> None: ...
+    def delete(self, key: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -52,57 +65,144 @@ def scored(
     }
 
 
-class QueryState:
-    """One query's buckets, waiting documents and clock, as stored between records."""
+class QueryJoin:
+    """The join step for one query, over its state."""
 
-    def __init__(self, stored: dict[str, Any] | None) -> None:
-        stored = stored or {}
-        self.buckets: dict[str, dict[str, Any]] = stored.get("buckets", {})
-        self.pending: list[list[Any]] = stored.get("pending", [])  # [document, t, waiting since]
-        self.clock: int = int(stored.get("clock", 0))
+    def __init__(self, store: Store, rules: JoinRules, now: int) -> None:
+        self.store = store
+        self.rules = rules
+        self.now = now
+        meta = store.get("meta") or {}
+        self.interval: int | None = meta.get("interval")
+        self.offset: int = meta.get("offset", 0)
+        self.clock: int = meta.get("clock", 0)
+        self.oldest: int | None = meta.get("oldest")  # oldest bucket start still stored
+        self.waiting: list[list[int]] = meta.get("waiting", [])  # sorted [start, since]
+        self.unknown_since: int | None = meta.get("unknown_since")
 
-    def stored(self) -> dict[str, Any]:
-        return {"buckets": self.buckets, "pending": self.pending, "clock": self.clock}
+    def save(self) -> None:
+        self.store.set(
+            "meta",
+            {
+                "interval": self.interval,
+                "offset": self.offset,
+                "clock": self.clock,
+                "oldest": self.oldest,
+                "waiting": self.waiting,
+                "unknown_since": self.unknown_since,
+            },
+        )
 
-    def covering(self, t: int) -> dict[str, Any] | None:
-        for bucket in self.buckets.values():
-            if bucket["bucket_start"] <= t < bucket["bucket_end"]:
-                return bucket
-        return None
+    def start_of(self, t: int) -> int:
+        assert self.interval is not None
+        return t - (t - self.offset) % self.interval
 
-    def add_bucket(
-        self, bucket: dict[str, Any], rules: JoinRules, now: int
-    ) -> list[dict[str, Any]]:
-        self.buckets[str(bucket["bucket_start"])] = bucket
+    # --- records ----------------------------------------------------------------------------
+
+    def add_bucket(self, bucket: dict[str, Any]) -> list[dict[str, Any]]:
+        start = int(bucket["bucket_start"])
+        out: list[dict[str, Any]] = []
+        if self.interval is None:
+            self.interval = int(bucket["bucket_end"]) - start
+            self.offset = start % self.interval
+            out += self._place_unknown()
+        self.store.set(f"b:{start}", bucket)
+        self.oldest = start if self.oldest is None else min(self.oldest, start)
         self.clock = max(self.clock, int(bucket["bucket_end"]))
-        released = self._release(rules, now)
-        floor = self.clock - rules.retention_ms
-        self.buckets = {k: b for k, b in self.buckets.items() if b["bucket_end"] > floor}
-        return released
+        out += self._release_bucket(start, bucket)
+        out += self._expire()
+        self._forget_old_buckets()
+        return out
 
-    def add_document(
-        self, document: dict[str, Any], t: int, rules: JoinRules, now: int
-    ) -> list[dict[str, Any]]:
+    def add_document(self, document: dict[str, Any], t: int) -> list[dict[str, Any]]:
         self.clock = max(self.clock, t)
-        bucket = self.covering(t)
-        out = self._release(rules, now)
+        out = self._expire()
+        if self.interval is None:
+            if self.unknown_since is None:
+                self.unknown_since = self.now
+            self._append(UNKNOWN, document, t)
+            return out
+        start = self.start_of(t)
+        bucket = self.store.get(f"b:{start}")
         if bucket is not None:
-            out.append(scored(document, bucket_match(bucket), "JOINED", now))
-        elif self.clock >= t + rules.grace_ms:
-            out.append(scored(document, None, "GRACE_EXPIRED", now))
+            out.append(scored(document, bucket_match(bucket), "JOINED", self.now))
+        elif self.clock >= start + self.interval + self.rules.grace_ms:
+            out.append(scored(document, None, "GRACE_EXPIRED", self.now))
         else:
-            self.pending.append([document, t, now])
+            self._wait(start, document, t)
         return out
 
-    def _release(self, rules: JoinRules, now: int) -> list[dict[str, Any]]:
-        out, waiting = [], []
-        for document, t, since in self.pending:
-            bucket = self.covering(t)
-            if bucket is not None:
-                out.append(scored(document, bucket_match(bucket), "JOINED", now))
-            elif self.clock >= t + rules.grace_ms or now - since >= rules.max_wait_ms:
-                out.append(scored(document, None, "GRACE_EXPIRED", now))
-            else:
-                waiting.append([document, t, since])
-        self.pending = waiting
+    # --- waiting documents --------------------------------------------------------------------
+
+    def _append(self, group: int | str, document: dict[str, Any], t: int) -> int:
+        """Add a waiting document to a group; returns how many the group held before."""
+        count = int(self.store.get(f"n:{group}", 0))
+        self.store.set(f"p:{group}:{count}", [document, t])
+        self.store.set(f"n:{group}", count + 1)
+        return count
+
+    def _wait(self, start: int, document: dict[str, Any], t: int) -> None:
+        if self._append(start, document, t) == 0:
+            bisect.insort(self.waiting, [start, self.now])
+
+    def _take(self, group: int | str) -> list[list[Any]]:
+        """Remove and return the documents waiting in a group."""
+        count = int(self.store.get(f"n:{group}", 0))
+        documents: list[list[Any]] = []
+        for n in range(count):
+            documents.append(self.store.get(f"p:{group}:{n}"))
+            self.store.delete(f"p:{group}:{n}")
+        if count:
+            self.store.delete(f"n:{group}")
+        if group != UNKNOWN:
+            self.waiting = [w for w in self.waiting if w[0] != group]
+        return documents
+
+    def _release_bucket(self, start: int, bucket: dict[str, Any]) -> list[dict[str, Any]]:
+        match = bucket_match(bucket)
+        return [scored(d, match, "JOINED", self.now) for d, _ in self._take(start)]
+
+    def _expire(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        if (
+            self.unknown_since is not None
+            and self.now - self.unknown_since >= self.rules.max_wait_ms
+        ):
+            out += [
+                scored(d, None, "GRACE_EXPIRED", self.now) for d, _ in self.store.get(UNKNOWN) or []
+            ]
+            self.store.delete(UNKNOWN)
+            self.unknown_since = None
+        if self.interval is None:
+            return out
+        due = [
+            start
+            for start, since in self.waiting
+            if self.clock >= start + self.interval + self.rules.grace_ms
+            or self.now - since >= self.rules.max_wait_ms
+        ]
+        for start in due:
+            out += [scored(d, None, "GRACE_EXPIRED", self.now) for d, _ in self._take(start)]
         return out
+
+    def _place_unknown(self) -> list[dict[str, Any]]:
+        """The interval is known now: file the documents that came before it."""
+        documents = self._take(UNKNOWN)
+        self.unknown_since = None
+        out: list[dict[str, Any]] = []
+        for document, t in documents:
+            out += self.add_document(document, t)
+        return out
+
+    def _forget_old_buckets(self) -> None:
+        assert self.interval is not None
+        floor = self.clock - self.rules.retention_ms
+        if self.oldest is None or self.oldest + self.interval > floor:
+            return
+        start = self.oldest
+        limit = 10_000  # deletions a record at most; the rest on the next ones
+        while start + self.interval <= floor and limit:
+            self.store.delete(f"b:{start}")
+            start += self.interval
+            limit -= 1
+        self.oldest = start

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from socialstream.processors.sentiment_join.asof import JoinRules, QueryState
+from socialstream.processors.sentiment_join.asof import JoinRules, QueryJoin
 
 H = 3_600_000
 RULES = JoinRules(grace_ms=2 * H, max_wait_ms=60_000, retention_ms=48 * H)
+
+
+class DictStore(dict[str, Any]):
+    """The framework's per-key state, as a dict."""
+
+    def set(self, key: str, value: Any) -> None:
+        self[key] = value
+
+    def delete(self, key: str) -> None:
+        self.pop(key, None)
 
 
 def bucket(hour: int, sentiment: float) -> dict[str, Any]:
@@ -22,11 +32,11 @@ def bucket(hour: int, sentiment: float) -> dict[str, Any]:
     }
 
 
-def doc(name: str) -> dict[str, Any]:
-    return {"document_id": name}
-
-
-def statuses(out: list[dict[str, Any]]) -> list[tuple[str, str, float | None]]:
+def step(store: DictStore, now: int, record: dict[str, Any], t: int | None = None) -> list[Any]:
+    """One record through the join, state saved, as the processor does it."""
+    join = QueryJoin(store, RULES, now)
+    out = join.add_bucket(record) if t is None else join.add_document(record, t)
+    join.save()
     return [
         (
             o["document"]["document_id"],
@@ -37,39 +47,47 @@ def statuses(out: list[dict[str, Any]]) -> list[tuple[str, str, float | None]]:
     ]
 
 
+def doc(name: str) -> dict[str, Any]:
+    return {"document_id": name}
+
+
 def test_a_document_joins_the_bucket_covering_its_time_latest_revision() -> None:
-    state = QueryState(None)
-    state.add_bucket(bucket(10, 0.1), RULES, now=0)
-    state.add_bucket(bucket(10, 0.7), RULES, now=0)  # a revision replaces by start
-    state.add_bucket(bucket(11, 0.2), RULES, now=0)
-    out = state.add_document(doc("a"), 10 * H + 5, RULES, now=0)
-    out += state.add_document(doc("b"), 11 * H, RULES, now=0)  # the start is in the bucket
-    assert statuses(out) == [("a", "JOINED", 0.7), ("b", "JOINED", 0.2)]
+    store = DictStore()
+    step(store, 0, bucket(10, 0.1))
+    step(store, 0, bucket(10, 0.7))  # a revision replaces by start
+    step(store, 0, bucket(11, 0.2))
+    assert step(store, 0, doc("a"), 10 * H + 5) == [("a", "JOINED", 0.7)]
+    assert step(store, 0, doc("b"), 11 * H) == [("b", "JOINED", 0.2)]  # the start is in
 
 
 def test_a_late_bucket_releases_the_documents_waiting_for_it() -> None:
-    state = QueryState(None)
-    assert state.add_document(doc("a"), 5 * H, RULES, now=0) == []
-    assert len(state.pending) == 1
-    restored = QueryState(state.stored())  # state survives a restart as stored
-    out = restored.add_bucket(bucket(5, -0.4), RULES, now=10)
-    assert statuses(out) == [("a", "JOINED", -0.4)]
-    assert restored.pending == []
+    store = DictStore()
+    step(store, 0, bucket(4, 0.0))
+    assert step(store, 0, doc("a"), 5 * H) == []
+    assert step(store, 0, doc("b"), 5 * H + 9) == []
+    assert step(store, 5, bucket(5, -0.4)) == [("a", "JOINED", -0.4), ("b", "JOINED", -0.4)]
+    assert not [key for key in store if key.startswith(("p:", "n:"))]  # nothing left waiting
+
+
+def test_documents_before_any_bucket_wait_for_the_interval_to_be_known() -> None:
+    store = DictStore()
+    assert step(store, 0, doc("early"), 3 * H + 1) == []
+    assert step(store, 1, bucket(3, 0.5)) == [("early", "JOINED", 0.5)]
 
 
 def test_grace_in_event_time_then_in_wall_time() -> None:
-    state = QueryState(None)
-    state.add_document(doc("old"), 5 * H, RULES, now=0)
-    assert statuses(state.add_document(doc("new"), 7 * H - 1, RULES, now=0)) == []
-    out = state.add_document(doc("newer"), 7 * H, RULES, now=0)  # the clock passes 5 h + grace
-    assert ("old", "GRACE_EXPIRED", None) in statuses(out)
-    out = state.add_document(doc("x"), 7 * H, RULES, now=RULES.max_wait_ms)  # waited too long
-    assert {s[0] for s in statuses(out)} == {"new", "newer"}
-    assert all(s[1] == "GRACE_EXPIRED" for s in statuses(out))
+    store = DictStore()
+    step(store, 0, bucket(1, 0.0))
+    assert step(store, 0, doc("old"), 5 * H) == []
+    assert step(store, 0, doc("new"), 8 * H - 1) == []  # clock < 6 h (end) + 2 h
+    out = step(store, 0, doc("newer"), 8 * H)  # the clock reaches the end of 5 h's bucket + grace
+    assert out == [("old", "GRACE_EXPIRED", None)]
+    out = step(store, RULES.max_wait_ms, bucket(2, 0.0))  # the others waited too long
+    assert sorted(out) == [("new", "GRACE_EXPIRED", None), ("newer", "GRACE_EXPIRED", None)]
 
 
 def test_old_buckets_are_forgotten_past_the_retention() -> None:
-    state = QueryState(None)
-    state.add_bucket(bucket(1, 0.1), RULES, now=0)
-    state.add_bucket(bucket(60, 0.1), RULES, now=0)
-    assert sorted(state.buckets) == [str(60 * H)]
+    store = DictStore()
+    step(store, 0, bucket(1, 0.1))
+    step(store, 0, bucket(60, 0.1))
+    assert sorted(k for k in store if k.startswith("b:")) == [f"b:{60 * H}"]
