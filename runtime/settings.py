@@ -396,7 +396,7 @@ class SentimentJoinSettings(BaseModel):
         default=900.0,
         ge=0,
         description="How far (event time) a query's sentiment series may lag its documents: a "
-        "document waits for its bucket until the query's clock passes its time plus this.",
+        "document waits for its bucket until the query's clock passes the bucket's end plus this.",
     )
     max_wait_s: float = Field(
         default=600.0,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
+from confluent_kafka import Message
 
 from socialstream.runtime.codec import Codec, ConfluentCodec, SingleObjectCodec
 from socialstream.runtime.consumer import read_to_end
@@ -38,6 +40,17 @@ def test_every_schema_has_a_topic() -> None:
     assert set(schema_names()) == set(TOPIC_OF)
 
 
+def visible(kafka: KafkaSettings, topic: str, expected: int) -> list[Message]:
+    """The committed records of `topic` once `expected` are visible: a commit returns before
+    its markers reach every partition."""
+    deadline = time.monotonic() + 30
+    while True:
+        messages = list(read_to_end(kafka, topic))
+        if len(messages) >= expected or time.monotonic() > deadline:
+            return messages
+        time.sleep(0.1)
+
+
 def test_every_schema_round_trips_through_committed_transaction(
     kafka: KafkaSettings, topics: TopicSettings, codec: Codec
 ) -> None:
@@ -52,7 +65,7 @@ def test_every_schema_round_trips_through_committed_transaction(
 
     for name, record in written.items():
         topic = publisher.topic(TOPIC_OF[name])
-        messages = list(read_to_end(kafka, topic))
+        messages = visible(kafka, topic, 1)
         assert len(messages) == 1, f"{topic}: {len(messages)} records"
         decoded = codec.decode(messages[0].value(), topic)
         assert decoded.schema == full_name(name)
