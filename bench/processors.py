@@ -131,13 +131,13 @@ def measure(size: int, bootstrap: str) -> list[dict[str, Any]]:
         create_topic(bootstrap, baseline_out)  # before the stopwatch subscribes to it
         command = [sys.executable, __file__, "--passthrough", bootstrap, prefix]
         command += [f"{prefix}pt.{component}", baseline_out, inputs]
-        per_s, rss = run_one(command, env, bootstrap, baseline_out, n)
-        rows.append(
-            {"size": n, "path": f"passthrough ({stage} input)", "per_s": per_s, "rss_mb": rss}
-        )
+        base_per_s, rss = run_one(command, env, bootstrap, baseline_out, n)
+        path = f"passthrough ({stage})"
+        rows.append({"size": n, "path": path, "per_s": base_per_s, "rss_mb": rss, "ratio": 1.0})
         command = [sys.executable, "-m", "socialstream", "run", component]
         per_s, rss = run_one(command, env, bootstrap, prefix + output, n)
-        rows.append({"size": n, "path": stage, "per_s": per_s, "rss_mb": rss})
+        ratio = per_s / base_per_s  # against the passthrough of the same input, just measured
+        rows.append({"size": n, "path": stage, "per_s": per_s, "rss_mb": rss, "ratio": ratio})
     return rows
 
 

@@ -18,7 +18,7 @@ def test_demo_shows_records_flowing(kafka: KafkaSettings, topics: TopicSettings)
         "SOCIALSTREAM_TOPICS__PARTITIONS": "2",
     }
     result = subprocess.run(
-        [sys.executable, "-m", "socialstream", "demo", "--duration", "20"],
+        [sys.executable, "-m", "socialstream", "demo", "--duration", "45"],
         env=env,
         capture_output=True,
         text=True,

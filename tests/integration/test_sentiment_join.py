@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from socialstream.connectors.monitors.sentiment_records import query_hash
 from socialstream.runtime.settings import KafkaSettings, SentimentQuery, TopicSettings
@@ -238,3 +239,60 @@ def test_sigkill_restores_the_join_state_and_loses_or_repeats_nothing(
         n = int(key.removeprefix("tw:"))
         assert value["join_status"] == "JOINED"  # the buckets came back from the changelog
         assert value["sentiment_bucket"]["bucket_start"] == T0 + (n % 24) * H
+
+
+def test_two_instances_split_the_queries_and_give_the_same_output(
+    kafka: KafkaSettings, topics: TopicSettings, tmp_path: Path
+) -> None:
+    apply_topics(kafka, topics)
+    queries = [SentimentQuery(name=f"q{n}", interval="1h", topic_id=n + 1) for n in range(6)]
+    hashes = [query_hash(q.params()) for q in queries]
+    produce(
+        kafka,
+        topics,
+        "sentiment.history",
+        [
+            (f"{qh}|{T0 + h * H}", {**bucket(h, 1), "query_hash": qh}, None)
+            for qh in hashes
+            for h in range(12)
+        ],
+    )
+    documents: list[dict[str, Any]] = [
+        {
+            "document_id": f"tw:{n:064d}",
+            "source": "TALKWALKER",
+            "url": None, "domain": None, "language": None, "language_origin": None,
+            "title": None, "text": None, "author": None,
+            "published_at": T0 + (n % 12) * H + n, "indexed_at": None,
+            "engagement": None, "reach": None, "likes": None, "shares": None, "comments": None,
+            "matches": [], "vendor_sentiment": None,
+            "query_hash": hashes[n % 6],
+            "lineage": {"topic": "t", "partition": 0, "offset": n, "source_position": None},
+        }
+        for n in range(3000)
+    ]  # fmt: skip
+    produce(kafka, topics, "documents.enriched", [(d["document_id"], d, None) for d in documents])
+    environment = env(kafka, topics, tmp_path, f"two{uuid.uuid4().hex[:6]}")
+    other = {**environment, "SOCIALSTREAM_SENTIMENT_JOIN__STATE_DIR": str(tmp_path / "other")}
+    log = tmp_path / "join.log"
+    processes = [start("sentiment-join", environment, log), start("sentiment-join", other, log)]
+    admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
+    group = environment["SOCIALSTREAM_SENTIMENT_JOIN__CONSUMER_GROUP"]
+
+    def members() -> list[int]:
+        described = admin.describe_consumer_groups([group])[group].result()
+        return [len(m.assignment.topic_partitions) for m in described.members]
+
+    try:
+        wait_for(lambda: len(members()) == 2 and all(members()), 120, "two members")
+        wait_for(lambda: len(records(kafka, topics, OUTPUT)) >= len(documents), 180)
+    finally:
+        stop(*processes)
+    got = records(kafka, topics, OUTPUT)
+    assert len(got) == len({k for k, _ in got}) == len(documents)
+    by_id = dict(got)
+    for n, document in enumerate(documents):
+        out = by_id[document["document_id"]]
+        assert out["join_status"] == "JOINED"
+        assert out["sentiment_bucket"]["query_hash"] == hashes[n % 6]
+        assert out["sentiment_bucket"]["bucket_start"] == T0 + (n % 12) * H
