@@ -31,16 +31,13 @@ OUTPUT = "documents.scored"
 DLQ = "sentiment-join.dlq"
 
 
-def plain(value: Any) -> Any:
-    """Decoded Avro as JSON-able data: times as epoch milliseconds (the framework's state and
-    repartition topics hold JSON)."""
-    if isinstance(value, datetime):
-        return int(value.timestamp() * 1000)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
+def plain(record: dict[str, Any]) -> dict[str, Any]:
+    """A decoded record as JSON-able data (the framework's state and repartition topics hold
+    JSON): its times as epoch milliseconds. The inputs' times are all top-level fields, so one
+    shallow pass does (a recursive walk cost a third of the join's time)."""
+    return {
+        k: int(v.timestamp() * 1000) if isinstance(v, datetime) else v for k, v in record.items()
+    }
 
 
 def summary_match(summary: dict[str, Any]) -> dict[str, Any]:
