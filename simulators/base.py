@@ -12,6 +12,7 @@ import asyncio
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -139,6 +140,27 @@ def status_response(fault: Fault) -> Response:
         status_code=fault.status,
         headers=headers,
     )
+
+
+class CallWindow:
+    """A vendor's rate limit as its server counts it: at most `calls` in any `window_s`."""
+
+    def __init__(self, calls: int, window_s: float) -> None:
+        self.calls = calls
+        self.window_s = window_s
+        self._times: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def over_limit(self) -> float | None:
+        """Seconds until a slot frees if this call is over the limit, else None (it counts)."""
+        with self._lock:
+            now = time.monotonic()
+            while self._times and now - self._times[0] >= self.window_s:
+                self._times.popleft()
+            if len(self._times) >= self.calls:
+                return self._times[0] + self.window_s - now
+            self._times.append(now)
+            return None
 
 
 class SimulatorServer:

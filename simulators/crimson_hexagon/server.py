@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -22,7 +21,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from socialstream.simulators.base import FaultPlan, Simulator, SimulatorServer, status_response
+from socialstream.simulators.base import (
+    CallWindow,
+    FaultPlan,
+    Simulator,
+    SimulatorServer,
+    status_response,
+)
 from socialstream.simulators.crimson_hexagon.data import (
     AGGREGATE,
     DAILY,
@@ -85,7 +90,7 @@ class CrimsonHexagonSimulator(Simulator):
         self.delay_s = delay_s  # answer every request this much later (a slow upstream)
         self.log = CallLog()
         self.lock = threading.Lock()
-        self._times: deque[float] = deque()
+        self.rate = CallWindow(calls_per_minute, window_s)
         routes = [Route("/api/monitor/{endpoint:path}", self.handle, methods=["GET", "POST"])]
         self.server = SimulatorServer(Starlette(routes=routes), port=port)
 
@@ -104,17 +109,6 @@ class CrimsonHexagonSimulator(Simulator):
 
     # --- the API ----------------------------------------------------------------------------
 
-    def _rate_limited(self) -> float | None:
-        """Seconds to wait if this call is over the limit, else None (and the call counts)."""
-        with self.lock:
-            now = time.monotonic()
-            while self._times and now - self._times[0] >= self.window_s:
-                self._times.popleft()
-            if len(self._times) >= self.calls_per_minute:
-                return self._times[0] + self.window_s - now
-            self._times.append(now)
-            return None
-
     async def handle(self, request: Request) -> Response:
         endpoint = request.path_params["endpoint"].strip("/")
         response = await self._handle(request, endpoint)
@@ -128,7 +122,7 @@ class CrimsonHexagonSimulator(Simulator):
         params = dict(request.query_params)
         if params.get("auth") != self.token:
             return error("Authentication failed: invalid or expired token", 401)
-        wait = self._rate_limited()
+        wait = self.rate.over_limit()
         if wait is not None:
             return error(
                 f"Rate limit of {self.calls_per_minute} calls a minute exceeded",

@@ -22,7 +22,6 @@ import re
 import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,7 +33,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from socialstream.simulators.base import FaultPlan, Simulator, SimulatorServer, status_response
+from socialstream.simulators.base import (
+    CallWindow,
+    FaultPlan,
+    Simulator,
+    SimulatorServer,
+    status_response,
+)
 from socialstream.simulators.sentiment_history.series import (
     MINUTE_MS,
     SentimentSeries,
@@ -142,7 +147,7 @@ class SentimentHistorySimulator(Simulator):
         self.plan = plan or FaultPlan()
         self.delay_s = delay_s  # answer every request this much later (a slow upstream)
         self.lock = threading.Lock()
-        self._times: deque[float] = deque()
+        self.rate = CallWindow(calls_per_minute, window_s)
         routes = [Route("/sentiment/history", self.history)]
         self.server = SimulatorServer(Starlette(routes=routes), port=port)
 
@@ -183,16 +188,6 @@ class SentimentHistorySimulator(Simulator):
         }
         return JSONResponse(body, status, headers=headers)
 
-    def _over_limit(self) -> float | None:
-        with self.lock:
-            now = time.monotonic()
-            while self._times and now - self._times[0] >= self.window_s:
-                self._times.popleft()
-            if len(self._times) >= self.calls_per_minute:
-                return self._times[0] + self.window_s - now
-            self._times.append(now)
-            return None
-
     async def history(self, request: Request) -> Response:
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
@@ -207,7 +202,7 @@ class SentimentHistorySimulator(Simulator):
         version = request.headers.get("x-api-version", "v1")
         if version != "v1":
             return self._error(400, f"Unknown API version {version!r}; the only one is v1")
-        wait = self._over_limit()
+        wait = self.rate.over_limit()
         if wait is not None:
             return self._error(429, "Too many requests", {"Retry-After": str(round(wait + 0.5))})
         with self.lock:
