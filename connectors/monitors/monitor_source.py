@@ -33,12 +33,11 @@ from socialstream.connectors.monitors.monitor_models import (
     split_windows,
 )
 from socialstream.connectors.monitors.monitor_records import metric_record
+from socialstream.connectors.monitors.poller import Poller
 from socialstream.connectors.monitors.publishing import Outgoing, PollWriter, now_ms
-from socialstream.connectors.monitors.revisions import RevisionFilter
 from socialstream.runtime.codec import Codec, codec_from_settings
-from socialstream.runtime.connector import SingleWriterConnector, StopConnector
+from socialstream.runtime.connector import StopConnector
 from socialstream.runtime.httpclient import UpstreamError
-from socialstream.runtime.lease import SingleWriterLease
 from socialstream.runtime.settings import MonitorJob, Settings
 
 log = logging.getLogger(__name__)
@@ -73,51 +72,37 @@ def describe(endpoint: Endpoint, monitor: int, start: date | None, end: date | N
     return f"GET {endpoint.path}?id={monitor}{span}"
 
 
-class MonitorPoller(SingleWriterConnector):
+class MonitorPoller(Poller):
     """Polls the schedule forever; one writer a poller name."""
 
     component = COMPONENT
+    topic = TOPIC
+    budget_unit = "calls"
 
     def __init__(
         self, settings: Settings, codec: Codec | None = None, clock: Callable[[], float] = time.time
     ) -> None:
         self.ms = settings.monitors
-        super().__init__(settings, self.ms.name, self.ms.lease_session_timeout_ms)
         if self.ms.token is None:
             raise StopConnector("set SOCIALSTREAM_MONITORS__TOKEN")
         if not self.ms.schedule:
             raise StopConnector("nothing to poll: set monitors.schedule (see the README)")
-        self.codec = codec or codec_from_settings(settings)
-        self.clock = clock
-        self.stats: dict[str, int] = dict.fromkeys(
+        super().__init__(
+            settings,
+            self.ms.name,
+            self.ms.lease_session_timeout_ms,
+            codec or codec_from_settings(settings),
+            self.ms.daily_call_budget,
+            clock,
+        )
+        self.stats = dict.fromkeys(
             ("polls", "calls", "records", "unchanged", "dead_letters", "budget_stops"), 0
         )
 
-    def stats_summary(self) -> dict[str, Any]:
-        return self.stats
-
-    def _position(self) -> dict[str, Any]:
-        return {
-            "through": self._through,
-            "hashes": self._revisions.state(),
-            "budget": self._budget.state(),
-        }
-
-    def run_as_writer(self, lease: SingleWriterLease) -> None:
-        self._lease = lease
-        self._writer = metric_writer(self.settings, self.codec, f"{COMPONENT}.{self.name}")
-        try:
-            position = self._writer.store.load(self.name) or {}
-            self._through: dict[str, str] = dict(position.get("through", {}))
-            self._revisions = RevisionFilter(position.get("hashes"))
-            self._budget = DailyBudget(
-                self.ms.daily_call_budget, "calls", position.get("budget"), self.clock
-            )
-            with MonitorClient(self.ms) as client:
-                self._client = client
-                self._loop()
-        finally:
-            self._writer.close()
+    def poll_forever(self) -> None:
+        with MonitorClient(self.ms) as client:
+            self._client = client
+            self._loop()
 
     def _loop(self) -> None:
         schedule = self.ms.schedule

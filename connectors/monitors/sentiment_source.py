@@ -17,8 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from socialstream.connectors.monitors.budget import BudgetExhausted, DailyBudget
+from socialstream.connectors.monitors.poller import Poller
 from socialstream.connectors.monitors.publishing import Outgoing, PollWriter, now_ms
-from socialstream.connectors.monitors.revisions import RevisionFilter
 from socialstream.connectors.monitors.sentiment_client import (
     COST_A_CALL,
     Page,
@@ -30,9 +30,8 @@ from socialstream.connectors.monitors.sentiment_client import (
 from socialstream.connectors.monitors.sentiment_models import interval_minutes
 from socialstream.connectors.monitors.sentiment_records import bucket_record, query_hash
 from socialstream.runtime.codec import Codec, codec_from_settings
-from socialstream.runtime.connector import SingleWriterConnector, StopConnector
+from socialstream.runtime.connector import StopConnector
 from socialstream.runtime.httpclient import UpstreamError
-from socialstream.runtime.lease import SingleWriterLease
 from socialstream.runtime.settings import SentimentQuery, Settings
 
 log = logging.getLogger(__name__)
@@ -79,16 +78,17 @@ def sentiment_writer(settings: Settings, codec: Codec, transactional: str) -> Po
     return PollWriter(settings, codec, COMPONENT, TOPIC, transactional)
 
 
-class SentimentPoller(SingleWriterConnector):
+class SentimentPoller(Poller):
     """Polls every configured query forever; one writer a poller name."""
 
     component = COMPONENT
+    topic = TOPIC
+    budget_unit = "credits"
 
     def __init__(
         self, settings: Settings, codec: Codec | None = None, clock: Callable[[], float] = time.time
     ) -> None:
         self.ss = settings.sentiment
-        super().__init__(settings, self.ss.name, self.ss.lease_session_timeout_ms)
         if self.ss.token is None:
             raise StopConnector("set SOCIALSTREAM_SENTIMENT__TOKEN")
         if not self.ss.queries:
@@ -98,41 +98,24 @@ class SentimentPoller(SingleWriterConnector):
                 interval_minutes(query.interval)
             except ValueError as exc:
                 raise StopConnector(f"query {query.name}: {exc}") from None
-        self.codec = codec or codec_from_settings(settings)
-        self.clock = clock
+        super().__init__(
+            settings,
+            self.ss.name,
+            self.ss.lease_session_timeout_ms,
+            codec or codec_from_settings(settings),
+            self.ss.daily_credit_budget,
+            clock,
+        )
         self.deprecations = DeprecationLog()
-        self.stats: dict[str, int] = dict.fromkeys(
+        self.stats = dict.fromkeys(
             ("polls", "calls", "credits", "records", "unchanged", "dead_letters", "budget_stops"),
             0,
         )
 
-    def stats_summary(self) -> dict[str, Any]:
-        return self.stats
-
-    def _position(self) -> dict[str, Any]:
-        return {
-            "through": self._through,
-            "hashes": self._revisions.state(),
-            "budget": self._budget.state(),
-        }
-
-    def run_as_writer(self, lease: SingleWriterLease) -> None:
-        self._lease = lease
-        self._writer = sentiment_writer(self.settings, self.codec, f"{COMPONENT}.{self.name}")
-        try:
-            position = self._writer.store.load(self.name) or {}
-            self._through: dict[str, int] = {
-                k: int(v) for k, v in position.get("through", {}).items()
-            }
-            self._revisions = RevisionFilter(position.get("hashes"))
-            self._budget = DailyBudget(
-                self.ss.daily_credit_budget, "credits", position.get("budget"), self.clock
-            )
-            with SentimentClient(self.ss) as client:
-                self._client = client
-                self._loop()
-        finally:
-            self._writer.close()
+    def poll_forever(self) -> None:
+        with SentimentClient(self.ss) as client:
+            self._client = client
+            self._loop()
 
     def _loop(self) -> None:
         next_poll = 0.0
