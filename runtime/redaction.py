@@ -1,6 +1,7 @@
 """Keep credentials out of every log line, span, exception and header.
 
-Talkwalker puts `access_token` in the URL and InsightsTrack sends a bearer token, so redaction
+Talkwalker puts `access_token` and Crimson Hexagon `auth` in the URL, and InsightsTrack and the
+sentiment API send bearer tokens, so redaction
 works at two depths: structurally (known query parameters and headers) and as a last line of
 defence on any text (every configured secret value, wherever it shows up).
 """
