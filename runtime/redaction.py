@@ -1,9 +1,9 @@
 """Keep credentials out of every log line, span, exception and header.
 
 Talkwalker puts `access_token` and Crimson Hexagon `auth` in the URL, and InsightsTrack and the
-sentiment API send bearer tokens, so redaction
-works at two depths: structurally (known query parameters and headers) and as a last line of
-defence on any text (every configured secret value, wherever it shows up).
+sentiment API send bearer tokens, so redaction works at two depths: structurally (known query
+parameters and headers) and as a last line of defence on any text (every configured secret
+value, wherever it shows up).
 """
 
 from __future__ import annotations
