@@ -12,6 +12,7 @@ import typer
 
 if TYPE_CHECKING:
     from socialstream.connectors.insightstrack.rules import RulesClient
+    from socialstream.runtime.connector import SingleWriterConnector
 
 from socialstream.runtime.logs import setup_logging
 from socialstream.runtime.output import emit, table
@@ -194,40 +195,16 @@ run_app = typer.Typer(help="Run a connector or processor until stopped.", no_arg
 app.add_typer(run_app, name="run")
 
 
-@run_app.command("talkwalker")
-def run_talkwalker() -> None:
-    """Stream Talkwalker results, control and error chunks into Kafka, exactly once."""
+def _run_source(make: Callable[[Settings], SingleWriterConnector]) -> None:
+    """Run a single-writer source until SIGTERM / Ctrl-C; a condition retrying cannot fix
+    (StopConnector) exits 2 with its reason."""
     import signal
 
-    from socialstream.connectors.talkwalker.source import TalkwalkerSource
     from socialstream.runtime.connector import StopConnector
 
     settings = load_settings()
     try:
-        source = TalkwalkerSource(settings)
-    except StopConnector as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    signal.signal(signal.SIGTERM, lambda *_: source.stop())
-    signal.signal(signal.SIGINT, lambda *_: source.stop())
-    try:
-        source.run()
-    except StopConnector as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-
-
-@run_app.command("insightstrack")
-def run_insightstrack() -> None:
-    """Stream InsightsTrack tweet, summary and user events into Kafka, with gap records."""
-    import signal
-
-    from socialstream.connectors.insightstrack.source import InsightsTrackSource
-    from socialstream.runtime.connector import StopConnector
-
-    settings = load_settings()
-    try:
-        source = InsightsTrackSource(settings)
+        source = make(settings)
         signal.signal(signal.SIGTERM, lambda *_: source.stop())
         signal.signal(signal.SIGINT, lambda *_: source.stop())
         source.run()
@@ -236,40 +213,36 @@ def run_insightstrack() -> None:
         raise typer.Exit(2) from None
 
 
-def _run_poller(kind: str) -> None:
-    import signal
+@run_app.command("talkwalker")
+def run_talkwalker() -> None:
+    """Stream Talkwalker results, control and error chunks into Kafka, exactly once."""
+    from socialstream.connectors.talkwalker.source import TalkwalkerSource
 
-    from socialstream.runtime.connector import SingleWriterConnector, StopConnector
+    _run_source(TalkwalkerSource)
 
-    settings = load_settings()
-    poller: SingleWriterConnector
-    try:
-        if kind == "monitors":
-            from socialstream.connectors.monitors.monitor_source import MonitorPoller
 
-            poller = MonitorPoller(settings)
-        else:
-            from socialstream.connectors.monitors.sentiment_source import SentimentPoller
+@run_app.command("insightstrack")
+def run_insightstrack() -> None:
+    """Stream InsightsTrack tweet, summary and user events into Kafka, with gap records."""
+    from socialstream.connectors.insightstrack.source import InsightsTrackSource
 
-            poller = SentimentPoller(settings)
-        signal.signal(signal.SIGTERM, lambda *_: poller.stop())
-        signal.signal(signal.SIGINT, lambda *_: poller.stop())
-        poller.run()
-    except StopConnector as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    _run_source(InsightsTrackSource)
 
 
 @run_app.command("monitors")
 def run_monitors() -> None:
     """Poll Crimson Hexagon monitor metrics on the configured schedule into monitor.metrics."""
-    _run_poller("monitors")
+    from socialstream.connectors.monitors.monitor_source import MonitorPoller
+
+    _run_source(MonitorPoller)
 
 
 @run_app.command("sentiment")
 def run_sentiment() -> None:
     """Poll the sentiment-history series of the configured queries into sentiment.history."""
-    _run_poller("sentiment")
+    from socialstream.connectors.monitors.sentiment_source import SentimentPoller
+
+    _run_source(SentimentPoller)
 
 
 @run_app.command("enrichment")

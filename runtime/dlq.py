@@ -8,6 +8,7 @@ Kafka tool without decoding it.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from socialstream.runtime.headers import record_headers
 from socialstream.runtime.publisher import Publisher
@@ -16,6 +17,28 @@ from socialstream.runtime.topics import find_topic, topic_name
 from socialstream.schemas import full_name
 
 DLQ_SCHEMA = "dead_letter"
+
+
+def dead_letter_record(
+    raw: bytes,
+    reason: str,
+    error_class: str,
+    source: str,
+    source_position: str | None,
+    intended_topic: str | None,
+) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
+    """A `DeadLetter` record (the reason redacted) and the headers that repeat it."""
+    reason = redact_text(reason)
+    record = {
+        "raw": raw,
+        "reason": reason,
+        "error_class": error_class,
+        "source": source,
+        "source_position": source_position,
+        "intended_topic": intended_topic,
+        "failed_at": int(time.time() * 1000),
+    }
+    return record, [("reason", reason.encode()), ("error_class", error_class.encode())]
 
 
 class DeadLetterWriter:
@@ -36,21 +59,14 @@ class DeadLetterWriter:
         key: bytes | None = None,
     ) -> None:
         error_class = error if isinstance(error, str) else type(error).__name__
-        reason = redact_text(reason)
         topic = topic_name(self._spec, self._publisher.topics)
-        record = {
-            "raw": raw,
-            "reason": reason,
-            "error_class": error_class,
-            "source": self._publisher.source,
-            "source_position": source_position,
-            "intended_topic": intended_topic,
-            "failed_at": int(time.time() * 1000),
-        }
+        record, extra = dead_letter_record(
+            raw, reason, error_class, self._publisher.source, source_position, intended_topic
+        )
         headers = list(
             record_headers(self._publisher.source, full_name(DLQ_SCHEMA), source_position)
         )
-        headers += [("reason", reason.encode()), ("error_class", error_class.encode())]
+        headers += extra
         self._publisher.producer.produce(
             topic, self._publisher.codec.encode(DLQ_SCHEMA, record, topic), key=key, headers=headers
         )

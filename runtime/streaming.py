@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import propagate, trace
 from quixstreams import Application, message_context
+from quixstreams.dataframe import StreamingDataFrame
+from quixstreams.models.serializers import SerializationContext, Serializer
 
+from socialstream.runtime.codec import Codec
+from socialstream.runtime.dlq import DLQ_SCHEMA, dead_letter_record
 from socialstream.runtime.settings import Settings
 from socialstream.runtime.topics import find_topic, topic_name
 from socialstream.schemas import full_name
@@ -85,3 +90,61 @@ def run_application(app: Application) -> None:
     if threading.current_thread() is not threading.main_thread():
         app._setup_signal_handlers = lambda: None  # type: ignore[method-assign]
     app.run()
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """An output already encoded: its key, Avro bytes and headers, and whether it is a dead letter.
+
+    Processors encode before the stream branches into outputs and dead letters, so what the
+    framework copies at the branch is a few bytes instead of a whole record."""
+
+    dead: bool
+    key: str | None
+    value: bytes
+    headers: list[tuple[str, str | bytes]]
+
+
+class PreEncoded(Serializer):
+    """The value is already Avro (`Encoded.value`)."""
+
+    def __call__(self, value: Any, ctx: SerializationContext) -> bytes:
+        return bytes(value.value)
+
+
+def dead_letter(
+    codec: Codec,
+    settings: Settings,
+    component: str,
+    raw: bytes,
+    reason: str,
+    error_class: str,
+    where: str,
+    intended: str,
+) -> Encoded:
+    """A dead letter for `<component>.dlq`, the same record and headers the sources write."""
+    record, extra = dead_letter_record(
+        raw, reason, error_class, component, where, declared(settings, intended)
+    )
+    dlq = declared(settings, f"{component}.dlq")
+    return Encoded(
+        True,
+        None,
+        codec.encode(DLQ_SCHEMA, record, dlq),
+        standard_headers(component, DLQ_SCHEMA, list(extra)),
+    )
+
+
+def write_outputs(
+    app: Application, settings: Settings, component: str, output: str, sdf: StreamingDataFrame
+) -> None:
+    """Send a stream of `Encoded` values to `output` (keyed) and its dead letters to the DLQ."""
+    sdf = sdf.set_headers(lambda value, key, ts, headers: value.headers)
+    out = app.topic(declared(settings, output), key_serializer="str", value_serializer=PreEncoded())
+    dlq = app.topic(
+        declared(settings, f"{component}.dlq"),
+        key_serializer="bytes",
+        value_serializer=PreEncoded(),
+    )
+    sdf[sdf.apply(lambda v: not v.dead)].to_topic(out, key=lambda value: value.key)
+    sdf[sdf.apply(lambda v: v.dead)].to_topic(dlq, key=lambda value: None)

@@ -9,13 +9,10 @@ stateless, so it scales by partitions: more instances in the group, each a share
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from quixstreams import Application, message_context
-from quixstreams.models.serializers import SerializationContext, Serializer
 
 from socialstream.processors.enrichment.documents import (
     Position,
@@ -26,10 +23,13 @@ from socialstream.processors.enrichment.documents import (
 from socialstream.runtime.codec import Codec, DecodeError, codec_from_settings
 from socialstream.runtime.settings import Settings
 from socialstream.runtime.streaming import (
+    Encoded,
     application,
+    dead_letter,
     declared,
     run_application,
     standard_headers,
+    write_outputs,
 )
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 COMPONENT = "enrichment"
 INPUTS = {"talkwalker.results": from_talkwalker, "insightstrack.tweets": from_tweet}
 OUTPUT = "documents.enriched"
-DLQ = "enrichment.dlq"
 
 Mapper = Callable[[Mapping[str, Any], Position, Routing], dict[str, Any]]
 
@@ -47,26 +46,6 @@ def _source_position(headers: Any) -> str | None:
         if key == "source_position" and value is not None:
             return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
     return None
-
-
-@dataclass(frozen=True, slots=True)
-class Encoded:
-    """A converted input: its output key, Avro bytes and headers, and which topic it is for.
-
-    Encoding here, before the stream branches into documents and dead letters, keeps what the
-    framework copies at the branch to a few bytes instead of a whole document."""
-
-    dead: bool
-    key: str | None
-    value: bytes
-    headers: list[tuple[str, str | bytes]]
-
-
-class PreEncoded(Serializer):
-    """The value is already Avro (`Encoded.value`)."""
-
-    def __call__(self, value: Any, ctx: SerializationContext) -> bytes:
-        return bytes(value.value)
 
 
 class Enrichment:
@@ -84,28 +63,12 @@ class Enrichment:
 
     def _convert(self, mapper: Mapper) -> Callable[[bytes, Any, int, Any], Encoded]:
         output = declared(self.settings, OUTPUT)
-        dlq = declared(self.settings, DLQ)
 
         def dead(raw: bytes, reason: str, error: BaseException, where: str) -> Encoded:
             log.warning("dead-lettered %s: %s", where, reason)
-            record = {
-                "raw": raw,
-                "reason": reason,
-                "error_class": type(error).__name__,
-                "source": COMPONENT,
-                "source_position": where,
-                "intended_topic": output,
-                "failed_at": int(time.time() * 1000),
-            }
-            extra: list[tuple[str, str | bytes]] = [
-                ("reason", reason),
-                ("error_class", type(error).__name__),
-            ]
-            return Encoded(
-                True,
-                None,
-                self.codec.encode("dead_letter", record, dlq),
-                standard_headers(COMPONENT, "dead_letter", extra),
+            error_class = type(error).__name__
+            return dead_letter(
+                self.codec, self.settings, COMPONENT, raw, reason, error_class, where, OUTPUT
             )
 
         def convert(raw: bytes, key: Any, timestamp: int, headers: Any) -> Encoded:
@@ -140,17 +103,7 @@ class Enrichment:
                 declared(settings, name), key_deserializer="bytes", value_deserializer="bytes"
             )
             frames.append(app.dataframe(topic).apply(self._convert(mapper), metadata=True))
-        merged = frames[0].concat(frames[1])
-        merged = merged.set_headers(lambda value, key, ts, headers: value.headers)
-        output = app.topic(
-            declared(settings, OUTPUT), key_serializer="str", value_serializer=PreEncoded()
-        )
-        dlq = app.topic(
-            declared(settings, DLQ), key_serializer="bytes", value_serializer=PreEncoded()
-        )
-        documents = merged[merged.apply(lambda v: not v.dead)]
-        documents.to_topic(output, key=lambda value: value.key)
-        merged[merged.apply(lambda v: v.dead)].to_topic(dlq, key=lambda value: None)
+        write_outputs(app, settings, COMPONENT, OUTPUT, frames[0].concat(frames[1]))
 
     def run(self) -> None:
         run_application(self.app)

@@ -18,17 +18,23 @@ from typing import Any, Literal
 
 from quixstreams import Application, State, message_context
 
-from socialstream.processors.enrichment.app import Encoded, PreEncoded
 from socialstream.processors.sentiment_join.asof import JoinRules, QueryJoin, document_time, scored
 from socialstream.runtime.codec import Codec, DecodeError, codec_from_settings
 from socialstream.runtime.settings import Settings
-from socialstream.runtime.streaming import application, declared, run_application, standard_headers
+from socialstream.runtime.streaming import (
+    Encoded,
+    application,
+    dead_letter,
+    declared,
+    run_application,
+    standard_headers,
+    write_outputs,
+)
 
 log = logging.getLogger(__name__)
 
 COMPONENT = "sentiment-join"
 OUTPUT = "documents.scored"
-DLQ = "sentiment-join.dlq"
 
 
 def plain(record: dict[str, Any]) -> dict[str, Any]:
@@ -92,25 +98,10 @@ class SentimentJoin:
 
     def _encode(self, value: dict[str, Any]) -> Encoded:
         if value.get("kind") == "dead":
-            record = {
-                "raw": value["raw"],
-                "reason": value["reason"],
-                "error_class": "DecodeError",
-                "source": COMPONENT,
-                "source_position": value["where"],
-                "intended_topic": declared(self.settings, OUTPUT),
-                "failed_at": int(time.time() * 1000),
-            }
-            headers: list[tuple[str, str | bytes]] = [
-                ("reason", value["reason"]),
-                ("error_class", "DecodeError"),
-            ]
-            return Encoded(
-                True,
-                None,
-                self.codec.encode("dead_letter", record, declared(self.settings, DLQ)),
-                standard_headers(COMPONENT, "dead_letter", headers),
-            )
+            return dead_letter(
+                self.codec, self.settings, COMPONENT, value["raw"], value["reason"],
+                "DecodeError", value["where"], OUTPUT,
+            )  # fmt: skip
         return Encoded(
             False,
             value["document"]["document_id"],
@@ -172,15 +163,7 @@ class SentimentJoin:
 
         tweets = tweets.join_asof(summaries, how="left", on_merge=merge, name="summaries")
         out = others.concat(tweets).concat(dead).apply(self._encode)
-        out = out.set_headers(lambda value, key, ts, headers: value.headers)
-        output = app.topic(
-            declared(settings, OUTPUT), key_serializer="str", value_serializer=PreEncoded()
-        )
-        dlq = app.topic(
-            declared(settings, DLQ), key_serializer="bytes", value_serializer=PreEncoded()
-        )
-        out[out.apply(lambda v: not v.dead)].to_topic(output, key=lambda value: value.key)
-        out[out.apply(lambda v: v.dead)].to_topic(dlq, key=lambda value: None)
+        write_outputs(app, settings, COMPONENT, OUTPUT, out)
 
     def run(self) -> None:
         run_application(self.app)
