@@ -106,7 +106,12 @@ def free_port() -> int:
 
 
 def _cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A random KRaft cluster id. Like Kafka's own Uuid.randomUuid, never one starting with "-",
+    which the storage tool's argument parser would take for an option (1 id in 64 did)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def server_properties(data_dir: Path, port: int, controller_port: int) -> str:
