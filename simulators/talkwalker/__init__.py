@@ -1,4 +1,5 @@
-"""The Talkwalker streaming API v2 simulator: a seeded corpus and the streaming endpoint."""
+"""The Talkwalker API simulator: a seeded corpus, the streaming endpoint, the documents API and
+stream / rule / quota management."""
 
 from socialstream.simulators.talkwalker.corpus import Corpus, select_streams
 from socialstream.simulators.talkwalker.server import TalkwalkerSimulator

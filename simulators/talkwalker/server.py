@@ -6,6 +6,10 @@ unsorted (a different order on every replay), `stream_resume`, `stream_stop`, `m
 multi-stream selectors (`a,b`, `prefix*`, `*`, `-excluded`), gzip, a newline every second when
 there is nothing to send, credits billed per completed timeframe, 5 calls a minute and one
 connection per account, and the vendor's error codes. Faults come from a `FaultPlan`.
+Disabled streams and streams over their quota get no results until enabled or reset.
+
+The same account also serves the documents API and stream management (`endpoints.py`), so a
+test reads back in `documents` and `registry` what a client wrote.
 """
 
 from __future__ import annotations
@@ -32,6 +36,14 @@ from socialstream.simulators.base import (
     stream_lines,
 )
 from socialstream.simulators.talkwalker.corpus import Corpus, select_streams
+from socialstream.simulators.talkwalker.documents import DocumentStore
+from socialstream.simulators.talkwalker.endpoints import (
+    DEFAULT_RESOURCES,
+    MAX_REQUEST_BYTES,
+    DocumentsEndpoint,
+    ManagementEndpoints,
+)
+from socialstream.simulators.talkwalker.management import StreamDefinition, StreamRegistry
 
 STREAM_PATH = "/api/v2/stream"
 
@@ -58,13 +70,6 @@ def error_chunk(code: str, message: str) -> bytes:
 
 
 @dataclass
-class StreamQuota:
-    allowance: int | None = None
-    usage: int = 0
-    enabled: bool = True
-
-
-@dataclass
 class Connection:
     number: int
     superseded: bool = False
@@ -77,7 +82,6 @@ class SimulatorState:
     credits: int | None = None
     results_sent: int = 0
     connections: int = 0
-    quotas: dict[str, StreamQuota] = field(default_factory=dict)
     replays: dict[int, int] = field(default_factory=dict)
     call_times: deque[float] = field(default_factory=deque)
     rejected_rate_limited: int = 0
@@ -100,6 +104,11 @@ class TalkwalkerSimulator(Simulator):
         credits: int | None = None,
         close_at_end: bool = False,
         port: int = 0,
+        project_id: str = "project-1",
+        max_request_bytes: int = MAX_REQUEST_BYTES,
+        docs_calls_per_window: int | None = None,
+        management_calls_per_window: int = 20,
+        management_window_s: float = 60.0,
     ) -> None:
         self.corpus = corpus
         self.token = token
@@ -111,11 +120,26 @@ class TalkwalkerSimulator(Simulator):
         self.close_at_end = close_at_end
         self.state = SimulatorState(credits=credits)
         self.lock = threading.Lock()
-        for stream in corpus.streams:
-            self.state.quotas[stream] = StreamQuota()
+        self.registry = StreamRegistry(
+            {
+                s: StreamDefinition(s, {r: f"{s} {r}" for r in corpus.rules_of(s)})
+                for s in corpus.streams
+            },
+            resources=list(DEFAULT_RESOURCES),
+        )
+        self.project_id = project_id
+        self.documents = DocumentStore()
+        self.docs = DocumentsEndpoint(
+            self, max_request_bytes, docs_calls_per_window, management_window_s
+        )
+        self.management = ManagementEndpoints(
+            self, management_calls_per_window, management_window_s
+        )
         routes = [
             Route(STREAM_PATH + "/s/{ids}/results", self.results),
             Route(STREAM_PATH + "/s/{ids}/p/{project}/results", self.results),
+            *self.management.routes(),
+            *self.docs.routes(),
         ]
         self.server = SimulatorServer(Starlette(routes=routes), port=port)
 
@@ -150,7 +174,7 @@ class TalkwalkerSimulator(Simulator):
         fault = self.plan.status_fault(faults)
         if fault is not None:
             return status_response(fault)
-        selected = select_streams(request.path_params["ids"], self.corpus.streams)
+        selected = select_streams(request.path_params["ids"], list(self.registry.streams))
         if not selected:
             return JSONResponse(
                 error_body("15", "Wrong stream id. No such stream defined.", request), 404
@@ -180,14 +204,13 @@ class TalkwalkerSimulator(Simulator):
 
     def _control(self, tf: int, selected: list[str]) -> bytes:
         streams = []
-        for stream in selected:
-            quota = self.state.quotas[stream]
-            entry: dict[str, object] = {
-                "id": stream,
-                "status": "active" if quota.enabled else "disabled",
-            }
-            if quota.allowance is not None:
-                entry.update({"allowance": quota.allowance, "usage": quota.usage})
+        for stream_id in selected:
+            stream = self.registry.streams.get(stream_id)
+            if stream is None:
+                continue
+            entry: dict[str, object] = {"id": stream_id, "status": _status(stream)}
+            if stream.quota is not None:
+                entry.update({"allowance": stream.quota.allowance, "usage": stream.quota.usage})
             streams.append(entry)
         return json.dumps(
             {
@@ -227,6 +250,13 @@ class TalkwalkerSimulator(Simulator):
                     yield self._control(tf, selected)  # the stream stops; resume from here
                     return
                 yield self._control(tf, selected)
+                with self.lock:  # disabled or over-quota streams get nothing this timeframe
+                    active = [
+                        s
+                        for s in selected
+                        if s in self.registry.streams
+                        and _status(self.registry.streams[s]) == "active"
+                    ]
                 sent = 0
                 for n, i in enumerate(corpus.order(tf, attempt if tf == first else 0)):
                     if n % 256 == 0:
@@ -238,14 +268,16 @@ class TalkwalkerSimulator(Simulator):
                                 "24", "Stream got disconnected because newer stream running"
                             )
                             return
-                    line = corpus.result_chunk(tf, i, selected)
+                    line = corpus.result_chunk(tf, i, active) if active else None
                     if line is not None:
                         yield line
                         sent += 1
                 with self.lock:
                     self.state.results_sent += sent
-                    for stream in selected:
-                        self.state.quotas[stream].usage += sent
+                    for stream_id in active:
+                        quota = self.registry.streams[stream_id].quota
+                        if quota is not None:
+                            quota.usage += sent
                     if self.state.credits is not None:
                         billed = sent if max_hits is None else min(sent, max(0, max_hits - hits))
                         self.state.credits -= billed
@@ -266,6 +298,14 @@ class TalkwalkerSimulator(Simulator):
             with self.lock:
                 if self.state.open is connection:
                     self.state.open = None
+
+
+def _status(stream: StreamDefinition) -> str:
+    if not stream.enabled:
+        return "disabled"
+    if stream.quota is not None and stream.quota.usage >= stream.quota.allowance:
+        return "inactive"
+    return "active"
 
 
 def _int_param(request: Request, name: str) -> int | None:
