@@ -267,6 +267,28 @@ def run_sentiment_join() -> None:
     SentimentJoin(load_settings()).run()  # SIGTERM / Ctrl-C: commits what is processed
 
 
+@run_app.command("writeback")
+def run_writeback() -> None:
+    """Write scored documents back to a Talkwalker project through the bulk documents API."""
+    import signal
+
+    from socialstream.processors.writeback.app import Writeback, WritebackStopped
+
+    settings = load_settings()
+    try:
+        writeback = Writeback(settings)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    signal.signal(signal.SIGTERM, lambda *_: writeback.stop())
+    signal.signal(signal.SIGINT, lambda *_: writeback.stop())
+    try:
+        writeback.run()  # on stop: waits for requests in flight, commits what is final
+    except WritebackStopped as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 backfill_app = typer.Typer(
     help="Fetch a historical range once, restartable where it stopped.", no_args_is_help=True
 )

@@ -17,6 +17,9 @@ from socialstream.runtime.topics import find_topic, topic_name
 from socialstream.schemas import full_name
 
 DLQ_SCHEMA = "dead_letter"
+# A dead letter must always fit a topic with Kafka's default 1 MB limit: larger raw bytes are
+# cut, and the reason says so (the source position still points at the whole input).
+MAX_RAW_BYTES = 512 * 1024
 
 
 def dead_letter_record(
@@ -28,6 +31,9 @@ def dead_letter_record(
     intended_topic: str | None,
 ) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
     """A `DeadLetter` record (the reason redacted) and the headers that repeat it."""
+    if len(raw) > MAX_RAW_BYTES:
+        reason += f" [raw cut to its first {MAX_RAW_BYTES} of {len(raw)} bytes]"
+        raw = raw[:MAX_RAW_BYTES]
     reason = redact_text(reason)
     record = {
         "raw": raw,

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -414,6 +414,95 @@ class SentimentJoinSettings(BaseModel):
     )
 
 
+class WritebackSettings(BaseModel):
+    """The write-back processor (`socialstream run writeback`), to Talkwalker's documents API.
+
+    It calls `talkwalker.base_url` with `talkwalker.access_token`."""
+
+    project_id: str | None = Field(
+        default=None, description="Talkwalker project written to (default: talkwalker.project_id)."
+    )
+    consumer_group: str = Field(
+        default="socialstream-writeback",
+        description="Consumer group; instances in one group split the partitions.",
+    )
+    instance_id: str | None = Field(
+        default=None,
+        description="This instance's name: its transactional id and static group membership "
+        "(default: the host name). Keep it stable across restarts and unique among instances: a "
+        "restart then fences what the old one left open and gets its partitions back at once.",
+    )
+    operation: Literal["create", "update"] = Field(
+        default="create",
+        description="`create` imports (overwrites the document with the same URL, so a resend "
+        "is harmless); `update` changes documents already in the project.",
+    )
+    fields: list[str] = Field(
+        default_factory=lambda: [
+            "title",
+            "content",
+            "published",
+            "lang",
+            "sentiment",
+            "reach",
+            "engagement",
+            "+tags_customer",
+        ],
+        description="Talkwalker fields sent (url always is): title, content, published, lang, "
+        "sentiment, reach, engagement, +tags_customer (the joined sentiment as a tag).",
+    )
+    sources: list[str] = Field(
+        default_factory=lambda: ["TALKWALKER", "INSIGHTSTRACK"],
+        description="Document sources written back; others get a SKIPPED outcome.",
+    )
+    join_statuses: list[str] = Field(
+        default_factory=lambda: ["JOINED", "NO_SENTIMENT", "GRACE_EXPIRED"],
+        description="Join statuses written back; others get a SKIPPED outcome.",
+    )
+    content_max_chars: int | None = Field(
+        default=50_000,
+        ge=1,
+        description="Content is cut to this many characters (the vendor keeps < 50,000); "
+        "null sends it whole.",
+    )
+    max_request_bytes: int = Field(
+        default=5120 * 1024,
+        ge=1024,
+        le=5120 * 1024,
+        description="Largest bulk request body (the vendor refuses more than 5120 kB).",
+    )
+    max_operations: int = Field(default=1000, ge=1, description="Operations a bulk request.")
+    linger_ms: int = Field(
+        default=200, ge=0, description="Longest a document waits for its request to fill up."
+    )
+    max_in_flight: int = Field(default=2, ge=1, description="Bulk requests in flight at once.")
+    max_pending: int = Field(
+        default=20_000,
+        ge=1,
+        description="Documents held without a final outcome; past it the consumer pauses "
+        "(backpressure instead of unbounded buffering).",
+    )
+    max_attempts: int = Field(
+        default=10,
+        ge=1,
+        description="Attempts of an operation the vendor fails with a retryable code before it "
+        "goes to writeback.dlq.",
+    )
+    retry_backoff_max_s: float = Field(
+        default=60.0, gt=0, description="Longest wait before retrying a failed operation."
+    )
+    request_timeout_s: float = Field(default=60.0, gt=0, description="HTTP timeout a request.")
+    commit_interval_ms: int = Field(
+        default=500, ge=10, description="How often final outcomes and offsets are committed."
+    )
+
+    @model_validator(mode="after")
+    def _creatable(self) -> WritebackSettings:
+        if self.operation == "create" and not {"content", "published"} <= set(self.fields):
+            raise ValueError("writeback.fields must include content and published to create")
+        return self
+
+
 class Settings(BaseSettings):
     """Everything a socialstream component can be told."""
 
@@ -433,6 +522,7 @@ class Settings(BaseSettings):
     sentiment: SentimentSettings = Field(default_factory=SentimentSettings)
     enrichment: EnrichmentSettings = Field(default_factory=EnrichmentSettings)
     sentiment_join: SentimentJoinSettings = Field(default_factory=SentimentJoinSettings)
+    writeback: WritebackSettings = Field(default_factory=WritebackSettings)
 
     @classmethod
     def settings_customise_sources(

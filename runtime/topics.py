@@ -98,7 +98,13 @@ TOPICS: tuple[TopicSpec, ...] = (
         compacted=True,
     ),
     TopicSpec("documents.enriched", "document", "Normalised documents."),
-    TopicSpec("documents.scored", "scored_document", "Documents joined with sentiment."),
+    TopicSpec(
+        "documents.scored",
+        "scored_document",
+        "Documents joined with sentiment.",
+        # A document near write-back's 5120 kB request limit must fit (the default is 1 MB).
+        extra_config={"max.message.bytes": str(8 * 1024 * 1024)},
+    ),
     TopicSpec(
         "writeback.results",
         "writeback_result",

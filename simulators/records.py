@@ -49,15 +49,42 @@ def insightstrack_events(script: EventScript) -> tuple[list[dict[str, Any]], lis
     return tweets, summaries
 
 
+def scored_documents(corpus: Corpus) -> list[dict[str, Any]]:
+    """`ScoredDocument` records of the corpus's results, as the sentiment join emits them: every
+    third joined to a sentiment bucket, the rest without one."""
+    from socialstream.processors.enrichment.documents import Position, Routing, from_talkwalker
+    from socialstream.processors.sentiment_join.asof import scored
+    from socialstream.runtime.settings import Settings
+
+    routing = Routing(Settings())
+    found = []
+    for n, result in enumerate(talkwalker_results(corpus)):
+        document = from_talkwalker(result, Position("talkwalker.results", 0, n), routing)
+        match = None
+        if n % 3 == 0:
+            match = {
+                "query_hash": "q",
+                "bucket_start": (document["published_at"] or 0) // 3_600_000 * 3_600_000,
+                "sentiment": round((n % 21 - 10) / 10, 2),
+                "percentage_positive": 40.0,
+                "percentage_negative": 20.0,
+                "posts_count": 100 + n % 50,
+            }
+        status = "JOINED" if match else "NO_SENTIMENT"
+        found.append(scored(document, match, status, corpus.start_ms + n))
+    return found
+
+
 def produce(
     kafka: KafkaSettings,
     topics: TopicSettings,
     topic: str,
     records: Sequence[tuple[str, dict[str, Any], str | None]],
     source: str = "test",
+    **overrides: Any,
 ) -> None:
     """(key, record, source_position) records onto a declared topic, in one transaction."""
-    producer = TransactionalProducer(kafka, f"{source}.{topics.prefix}{topic}")
+    producer = TransactionalProducer(kafka, f"{source}.{topics.prefix}{topic}", **overrides)
     publisher = Publisher(producer, SingleObjectCodec(), topics, source=source)
     try:
         with producer.transaction():

@@ -1,0 +1,1 @@
+"""Write-back: scored documents written into a Talkwalker project through the bulk documents API."""
