@@ -14,9 +14,10 @@ if TYPE_CHECKING:
     from socialstream.connectors.insightstrack.rules import RulesClient
     from socialstream.runtime.connector import SingleWriterConnector
 
+from socialstream.runtime.cli_common import JsonFlag, load_settings
+from socialstream.runtime.cli_talkwalker import talkwalker_app
 from socialstream.runtime.logs import setup_logging
 from socialstream.runtime.output import emit, table
-from socialstream.runtime.redaction import secrets
 from socialstream.runtime.settings import Settings
 
 app = typer.Typer(
@@ -34,20 +35,7 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(config_app, name="config")
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON (the default when piped).")]
-
-
-def load_settings() -> Settings:
-    """Settings from the environment and SOCIALSTREAM_CONFIG, with logging set up from them."""
-    try:
-        settings = Settings()
-    except Exception as exc:
-        typer.echo(f"error: invalid settings: {exc}", err=True)
-        raise typer.Exit(2) from None
-    secrets.add(*settings.secret_values())
-    setup_logging(settings.log.level, settings.log.format)
-    return settings
+app.add_typer(talkwalker_app, name="talkwalker")
 
 
 @config_app.command("show")

@@ -167,6 +167,15 @@ class TalkwalkerSettings(BaseModel):
         "group.min/max.session.timeout.ms (6 s to 30 min by default).",
     )
     gzip: bool = Field(default=True, description="Ask for a gzip-compressed stream.")
+    management_calls_per_window: int = Field(
+        default=20,
+        ge=1,
+        description="Stream/rule/quota management calls a window, per endpoint (the vendor "
+        "allows 20 a minute).",
+    )
+    management_window_s: float = Field(
+        default=60.0, gt=0, description="The management rate-limit window in seconds."
+    )
 
 
 class InsightsTrackSettings(BaseModel):

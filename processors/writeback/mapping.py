@@ -81,8 +81,8 @@ def operation_for(scored: dict[str, Any], settings: WritebackSettings) -> Operat
     score = document.get("vendor_sentiment")
     if score is None:
         score = bucket.get("sentiment")
-    content = document.get("text") or ""
-    if settings.content_max_chars is not None:
+    content = document.get("text") or None  # never send an empty content over a real one
+    if content is not None and settings.content_max_chars is not None:
         content = content[: settings.content_max_chars]
     title = document.get("title")
     values: dict[str, Any] = {
@@ -103,7 +103,7 @@ def operation_for(scored: dict[str, Any], settings: WritebackSettings) -> Operat
             body[name] = values[name]
     operation = settings.operation
     if operation == "create":
-        missing = [n for n in ("content", "published") if n not in body or body[n] == ""]
+        missing = [n for n in ("content", "published") if n not in body]
         if missing:
             raise Reject(f"Talkwalker requires {' and '.join(missing)} to create a document")
     return Operation(document_id, url, operation, orjson.dumps({operation: body}))

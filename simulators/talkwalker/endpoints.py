@@ -183,6 +183,7 @@ class ManagementEndpoints:
     calls_per_window: int = 20
     window_s: float = 60.0
     calls: int = 0
+    rate_limited: int = 0  # calls refused with code 8
 
     def __post_init__(self) -> None:
         self._windows: dict[str, CallWindow] = {}
@@ -214,9 +215,14 @@ class ManagementEndpoints:
         )
 
         async def serve(request: Request) -> Response:
-            denied = _denied(self.account, request, window)
+            denied = _denied(self.account, request, None)
             if denied is not None:
                 return denied
+            if window.over_limit() is not None:
+                self.rate_limited += 1
+                return _error(
+                    request, ManagementError(401, "8", "Call limit exceeded for this endpoint")
+                )
             _, faults = self.account.plan.begin(request.url.path)
             fault = self.account.plan.status_fault(faults)
             if fault is not None:
