@@ -137,7 +137,8 @@ class Writeback:
         self._send(pool, now)
         self._backpressure()
         busy = bool(self._futures or self._queue or self._waiting)
-        for message in self._consumer.consume(500, timeout=0.02 if busy else 0.2):
+        room = max(1, min(500, self.wb.max_pending - self._pending))  # never past max_pending
+        for message in self._consumer.consume(room, timeout=0.02 if busy else 0.2):
             self._admit(message)
         if (time.monotonic() - self._last_commit) * 1000 >= self.wb.commit_interval_ms:
             self._commit()

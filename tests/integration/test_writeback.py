@@ -221,3 +221,30 @@ def test_no_request_over_5120_kb_and_an_oversize_document_is_dead_lettered(
     dead = records(kafka, topics, DLQ)
     assert [k for k, _ in dead] == [big]
     assert "5120 kB" in dead[0][1]["reason"] and "raw cut" in dead[0][1]["reason"]
+
+
+def test_a_slow_api_pauses_the_consumer_instead_of_buffering(
+    kafka: KafkaSettings, topics: TopicSettings
+) -> None:
+    apply_topics(kafka, topics)
+    docs = scored_documents(Corpus(seed=24, timeframes=1, per_timeframe=1200))
+    with TalkwalkerSimulator(Corpus()) as sim:
+        sim.docs.delay_s = 0.3  # the API slows down
+        produce(kafka, topics, INPUT, [(d["document"]["document_id"], d, None) for d in docs])
+        settings = settings_for(
+            kafka, topics, sim, max_operations=100, max_in_flight=1, max_pending=250
+        )
+        writeback = Writeback(settings)
+        held: list[int] = []
+        with running(writeback):
+            deadline = 120.0
+            while len(held) < deadline * 20:
+                held.append(writeback._pending)
+                if sim.documents.operations >= len(docs):
+                    break
+                threading.Event().wait(0.05)
+            outcomes = settled(kafka, topics, RESULTS, len(docs), timeout_s=120)
+        assert len(outcomes) == len(docs)
+        assert writeback.stats["pauses"] >= 1
+        assert max(held) <= 250  # never more than max_pending without an outcome
+        assert max(held) >= 200  # it did fill up to the bound before pausing
