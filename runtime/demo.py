@@ -3,9 +3,9 @@
 What runs today: the four simulators (Talkwalker, InsightsTrack, Crimson Hexagon, sentiment
 history) serve their seeded data; the real Talkwalker and InsightsTrack sources and the monitor
 and sentiment pollers move it into Kafka exactly as they would from the vendors; the enrichment
-processor turns results and tweets into documents and the sentiment join scores them; a
-read_committed consumer decodes what is committed and prints records a second per topic.
-Processors join the demo as they land.
+processor turns results and tweets into documents, the sentiment join scores them and the
+write-back sends them in bulk to the Talkwalker simulator's documents API; a read_committed
+consumer decodes what is committed and prints records a second per topic.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ TOPICS = (
     "sentiment.history",
     "documents.enriched",
     "documents.scored",
+    "writeback.results",
 )
 SHORT = {
     "talkwalker": "tw",
@@ -50,6 +51,7 @@ SHORT = {
     "monitor.": "mon.",
     "sentiment.": "sent.",
     "documents.": "docs.",
+    "writeback.": "wb.",
 }
 
 
@@ -153,8 +155,16 @@ def _demo_settings(settings: Settings, urls: dict[str, str]) -> Settings:
             "state_dir": tempfile.mkdtemp(prefix="socialstream-demo-"),
         }
     )
+    writeback = settings.writeback.model_copy(
+        update={
+            "project_id": "project-1",  # the Talkwalker simulator's
+            "consumer_group": f"socialstream-demo-writeback-{int(time.time())}",
+            "instance_id": f"demo-{int(time.time())}",
+        }
+    )
     return settings.model_copy(
         update={
+            "writeback": writeback,
             "talkwalker": tw,
             "insightstrack": it,
             "monitors": monitors,
@@ -173,6 +183,7 @@ def run_demo(settings: Settings, duration_s: float) -> Counter[str]:
     from socialstream.connectors.talkwalker.source import TalkwalkerSource
     from socialstream.processors.enrichment.app import Enrichment
     from socialstream.processors.sentiment_join.app import SentimentJoin
+    from socialstream.processors.writeback.app import Writeback
 
     apply_topics(settings.kafka, settings.topics)
     codec = codec_from_settings(settings)
@@ -232,6 +243,7 @@ def run_demo(settings: Settings, duration_s: float) -> Counter[str]:
             SentimentPoller(demo, codec),
             Enrichment(demo, codec),
             SentimentJoin(demo, codec),
+            Writeback(demo),
         ]
 
         def run(source: Source) -> None:

@@ -488,8 +488,8 @@ class WritebackSettings(BaseModel):
     max_pending: int = Field(
         default=20_000,
         ge=1,
-        description="Documents held without a final outcome; past it the consumer pauses "
-        "(backpressure instead of unbounded buffering).",
+        description="Documents read but not yet committed with their outcome; past it the "
+        "consumer pauses (backpressure instead of unbounded buffering).",
     )
     max_attempts: int = Field(
         default=10,

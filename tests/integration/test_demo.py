@@ -38,6 +38,7 @@ def test_demo_shows_records_flowing(kafka: KafkaSettings, topics: TopicSettings)
         "sentiment.history",
         "documents.enriched",
         "documents.scored",
+        "writeback.results",
     ):
         assert int(counts.get(f"{topics.prefix}{topic}", 0)) > 0, counts
     assert "tw-sim-token" not in result.stdout + result.stderr
