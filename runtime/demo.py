@@ -138,8 +138,9 @@ def _demo_settings(settings: Settings, urls: dict[str, str]) -> Settings:
             "token": SecretStr("sh-sim-token"),
             "queries": [SentimentQuery(name="demo", interval="1m", keywords=["acme"])],
             "every_s": 15,
-            # The whole look-back the API keeps, so the demo's documents find their buckets.
-            "first_lookback_minutes": 15 * 24 * 60 - 5,
+            # The hours the Talkwalker corpus covers (500 minutes), so its documents find their
+            # buckets without the join first chewing through 15 days of them.
+            "first_lookback_minutes": 600,
         }
     )
     enrichment = settings.enrichment.model_copy(
@@ -214,7 +215,7 @@ def run_demo(settings: Settings, duration_s: float) -> Counter[str]:
                 Corpus(
                     seed=1,
                     timeframes=500,
-                    per_timeframe=400,
+                    per_timeframe=100,
                     start_ms=int(time.time() * 1000) - 500 * 60_000,
                 )
             )

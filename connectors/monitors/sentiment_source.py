@@ -170,6 +170,9 @@ class SentimentPoller(Poller):
                 self._writer.dead_letter(
                     raw, reason, f"query={query.name}", self.name, self._position
                 )
+            # Only the re-poll window's hashes are kept: a long first look-back (15 days of
+            # 1-minute buckets) would otherwise grow the checkpoint past Kafka's 1 MB record limit.
+            self._revisions.prune(repoll_from - step, prefix=f"{qhash}|")
             published, unchanged = self._writer.commit(
                 outgoing, self.name, self._position, self._revisions
             )

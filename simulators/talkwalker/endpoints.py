@@ -3,7 +3,8 @@
 Documents: `POST /api/v2/docs/p/<project>/<operation>` (one document) and
 `POST /api/v2/docs/p/<project>` (bulk: a JSON array of `{operation: document}`), answering HTTP
 200 with a result an operation and status code 49 when some failed; a body over 5120 kB is
-refused with 413 (and counted: the simulator's promise that no client ever sent one).
+refused with 413 (and counted: the simulator's promise that no client ever sent one). The vendor
+documents no call limit for it; `docs_calls_per_window` sets one (HTTP 401, code 8, past it).
 
 Management: streams (`PUT/GET/DELETE /api/v2/stream/s/<id>`, `GET /api/v2/stream/info`), rules
 (`/s/<id>/r/<rule>`), quotas (`/s/<id>/quota`, `POST .../quota/reset`), `POST /s/<id>/enable`

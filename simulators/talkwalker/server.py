@@ -107,6 +107,7 @@ class TalkwalkerSimulator(Simulator):
         project_id: str = "project-1",
         max_request_bytes: int = MAX_REQUEST_BYTES,
         docs_calls_per_window: int | None = None,
+        docs_window_s: float = 60.0,
         management_calls_per_window: int = 20,
         management_window_s: float = 60.0,
     ) -> None:
@@ -129,9 +130,7 @@ class TalkwalkerSimulator(Simulator):
         )
         self.project_id = project_id
         self.documents = DocumentStore()
-        self.docs = DocumentsEndpoint(
-            self, max_request_bytes, docs_calls_per_window, management_window_s
-        )
+        self.docs = DocumentsEndpoint(self, max_request_bytes, docs_calls_per_window, docs_window_s)
         self.management = ManagementEndpoints(
             self, management_calls_per_window, management_window_s
         )

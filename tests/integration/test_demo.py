@@ -18,11 +18,11 @@ def test_demo_shows_records_flowing(kafka: KafkaSettings, topics: TopicSettings)
         "SOCIALSTREAM_TOPICS__PARTITIONS": "2",
     }
     result = subprocess.run(
-        [sys.executable, "-m", "socialstream", "demo", "--duration", "45"],
+        [sys.executable, "-m", "socialstream", "demo", "--duration", "70"],
         env=env,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=240,
         check=False,
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

@@ -119,6 +119,40 @@ def test_15_days_at_1m_come_through_cursors_in_the_fewest_calls(
     assert sum("cursor=" in c.query for c in calls) == 21
 
 
+def test_a_15_day_first_lookback_keeps_the_checkpoint_small(
+    kafka: KafkaSettings, topics: TopicSettings
+) -> None:
+    """The poller (not the backfill) starting 15 days back at 1m: 21,600 buckets, while the
+    checkpoint keeps only the re-poll window's hashes (it once grew past Kafka's 1 MB)."""
+    from socialstream.runtime.consumer import read_to_end
+
+    apply_topics(kafka, topics)
+    query = SentimentQuery(name="deep", interval="1m", keywords=["acme"])
+    with SentimentHistorySimulator(SentimentSeries(seed=8)) as sim:
+        settings = Settings(
+            kafka=kafka,
+            topics=topics,
+            sentiment=SentimentSettings(
+                base_url=sim.url,
+                token=TOKEN,
+                queries=[query],
+                every_s=3600,
+                first_lookback_minutes=15 * 24 * 60 - 5,
+                calls_per_minute=100_000,
+            ),
+        )
+        poller = SentimentPoller(settings)
+        with running(poller):
+            wait_for(lambda: poller.stats["polls"] >= 1, 120, "the first poll")
+        got = settled(kafka, topics, TOPIC, 21_590)
+    assert len({key for key, _ in got}) >= 21_590
+    sizes = [
+        len(m.value() or b"")
+        for m in read_to_end(kafka, f"{topics.prefix}socialstream.checkpoints", timeout_s=60)
+    ]
+    assert sizes and max(sizes) < 200_000, max(sizes)
+
+
 def test_repoll_publishes_the_revisions_and_nothing_else(
     kafka: KafkaSettings, topics: TopicSettings
 ) -> None:

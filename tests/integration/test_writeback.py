@@ -248,3 +248,25 @@ def test_a_slow_api_pauses_the_consumer_instead_of_buffering(
         assert writeback.stats["pauses"] >= 1
         assert max(held) <= 250  # never more than max_pending without an outcome
         assert max(held) >= 200  # it did fill up to the bound before pausing
+
+
+def test_the_documents_api_rate_limit_is_waited_out(
+    kafka: KafkaSettings, topics: TopicSettings
+) -> None:
+    apply_topics(kafka, topics)
+    docs = scored_documents(Corpus(seed=25, timeframes=1, per_timeframe=600))
+    with TalkwalkerSimulator(
+        Corpus(), docs_calls_per_window=3, docs_window_s=1.0
+    ) as sim:  # 3 bulk calls a second; past it: HTTP 401, code 8
+        produce(kafka, topics, INPUT, [(d["document"]["document_id"], d, None) for d in docs])
+        settings = settings_for(kafka, topics, sim, max_operations=50)
+        writeback = Writeback(settings)
+        with running(writeback):
+            outcomes = settled(kafka, topics, RESULTS, len(docs), timeout_s=120)
+        refused = [
+            c for c in sim.server.calls if c.path.startswith("/api/v2/docs") and c.status == 401
+        ]
+    assert refused  # the limit was hit...
+    assert {v["outcome"] for _, v in outcomes} == {"OK"}  # ...and every document still made it
+    assert len(sim.documents.live()) == len(docs)
+    assert writeback.stats["request_failures"] == len(refused)
