@@ -423,6 +423,18 @@ class SentimentJoinSettings(BaseModel):
     )
 
 
+WRITEBACK_FIELDS = (
+    "title",
+    "content",
+    "published",
+    "lang",
+    "sentiment",
+    "reach",
+    "engagement",
+    "+tags_customer",
+)
+
+
 class WritebackSettings(BaseModel):
     """The write-back processor (`socialstream run writeback`), to Talkwalker's documents API.
 
@@ -447,16 +459,7 @@ class WritebackSettings(BaseModel):
         "is harmless); `update` changes documents already in the project.",
     )
     fields: list[str] = Field(
-        default_factory=lambda: [
-            "title",
-            "content",
-            "published",
-            "lang",
-            "sentiment",
-            "reach",
-            "engagement",
-            "+tags_customer",
-        ],
+        default_factory=lambda: list(WRITEBACK_FIELDS),
         description="Talkwalker fields sent (url always is): title, content, published, lang, "
         "sentiment, reach, engagement, +tags_customer (the joined sentiment as a tag).",
     )
@@ -507,6 +510,9 @@ class WritebackSettings(BaseModel):
 
     @model_validator(mode="after")
     def _creatable(self) -> WritebackSettings:
+        unknown = sorted(set(self.fields) - set(WRITEBACK_FIELDS))
+        if unknown:
+            raise ValueError(f"writeback.fields: unknown {unknown}; known: {WRITEBACK_FIELDS}")
         if self.operation == "create" and not {"content", "published"} <= set(self.fields):
             raise ValueError("writeback.fields must include content and published to create")
         return self

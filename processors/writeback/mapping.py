@@ -17,16 +17,6 @@ import orjson
 
 from socialstream.runtime.settings import WritebackSettings
 
-FIELDS = (
-    "title",
-    "content",
-    "published",
-    "lang",
-    "sentiment",
-    "reach",
-    "engagement",
-    "+tags_customer",
-)
 TITLE_MAX_CHARS = 499  # the vendor's "<500 chars"
 
 

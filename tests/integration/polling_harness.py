@@ -8,10 +8,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from socialstream.runtime.codec import SingleObjectCodec
-from socialstream.runtime.connector import SingleWriterConnector
 from socialstream.runtime.consumer import read_to_end
 from socialstream.runtime.settings import KafkaSettings, TopicSettings
 from tests.sample_records import plain
@@ -68,9 +67,17 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = 120, what: str = 
         time.sleep(0.2)
 
 
+class Runnable(Protocol):
+    def run(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+R = TypeVar("R", bound=Runnable)
+
+
 @contextmanager
-def running(connector: SingleWriterConnector) -> Iterator[SingleWriterConnector]:
-    """Run a connector in a thread; stop it and re-raise what it raised."""
+def running(connector: R) -> Iterator[R]:
+    """Run a connector or processor in a thread; stop it and re-raise what it raised."""
     failure: list[BaseException] = []
 
     def target() -> None:
@@ -86,5 +93,6 @@ def running(connector: SingleWriterConnector) -> Iterator[SingleWriterConnector]
     finally:
         connector.stop()
         thread.join(60)
+    assert not thread.is_alive(), "it did not stop within 60 s"
     if failure:
         raise failure[0]

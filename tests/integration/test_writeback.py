@@ -11,8 +11,6 @@ import sys
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +29,7 @@ from socialstream.runtime.topics import apply_topics
 from socialstream.simulators.base import Fault, FaultKind, FaultPlan
 from socialstream.simulators.records import produce, scored_documents
 from socialstream.simulators.talkwalker import Corpus, TalkwalkerSimulator
-from tests.integration.polling_harness import base_env, records, settled, wait_for
+from tests.integration.polling_harness import base_env, records, running, settled, wait_for
 
 INPUT = "documents.scored"
 RESULTS = "writeback.results"
@@ -53,28 +51,6 @@ def settings_for(
             **writeback,
         ),
     )
-
-
-@contextmanager
-def running(writeback: Writeback) -> Iterator[Writeback]:
-    failure: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            writeback.run()
-        except BaseException as exc:
-            failure.append(exc)
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    try:
-        yield writeback
-    finally:
-        writeback.stop()
-        thread.join(60)
-        assert not thread.is_alive(), "writeback did not stop"
-        if failure:
-            raise failure[0]
 
 
 def expected_state(docs: list[dict[str, Any]], settings: WritebackSettings) -> dict[str, Any]:

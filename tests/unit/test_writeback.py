@@ -114,6 +114,8 @@ def test_content_is_cut_to_the_configured_length() -> None:
 def test_settings_refuse_a_create_without_its_required_fields() -> None:
     with pytest.raises(ValueError, match="content and published"):
         WritebackSettings(fields=["title"])
+    with pytest.raises(ValueError, match="unknown"):
+        WritebackSettings(fields=["content", "published", "titel"])
 
 
 def pending(offset: int, url: str, size: int = 10, partition: int = 0) -> Pending:
