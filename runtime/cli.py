@@ -183,6 +183,19 @@ run_app = typer.Typer(help="Run a connector or processor until stopped.", no_arg
 app.add_typer(run_app, name="run")
 
 
+def _health(settings: Settings, ready: Callable[[], str | None] | None = None) -> None:
+    """Start the health server when `health.port` is set: Kafka reachability, plus the
+    component's own readiness check."""
+    if settings.health.port is None:
+        return
+    from socialstream.runtime.health import Check, HealthServer, KafkaReachable
+
+    checks: dict[str, Check] = {"kafka": KafkaReachable(settings.kafka)}
+    if ready is not None:
+        checks["component"] = ready
+    HealthServer(settings.health.host, settings.health.port, checks).start()
+
+
 def _run_source(make: Callable[[Settings], SingleWriterConnector]) -> None:
     """Run a single-writer source until SIGTERM / Ctrl-C; a condition retrying cannot fix
     (StopConnector) exits 2 with its reason."""
@@ -193,6 +206,7 @@ def _run_source(make: Callable[[Settings], SingleWriterConnector]) -> None:
     settings = load_settings()
     try:
         source = make(settings)
+        _health(settings)
         signal.signal(signal.SIGTERM, lambda *_: source.stop())
         signal.signal(signal.SIGINT, lambda *_: source.stop())
         source.run()
@@ -240,6 +254,7 @@ def run_enrichment() -> None:
     from socialstream.processors.enrichment.documents import UnknownQuery
 
     settings = load_settings()
+    _health(settings)
     try:
         Enrichment(settings).run()  # SIGTERM / Ctrl-C: commits what is processed, then exits
     except UnknownQuery as exc:
@@ -252,7 +267,9 @@ def run_sentiment_join() -> None:
     """Score enriched documents with their sentiment bucket and tweet summaries."""
     from socialstream.processors.sentiment_join.app import SentimentJoin
 
-    SentimentJoin(load_settings()).run()  # SIGTERM / Ctrl-C: commits what is processed
+    settings = load_settings()
+    _health(settings)
+    SentimentJoin(settings).run()  # SIGTERM / Ctrl-C: commits what is processed
 
 
 @run_app.command("writeback")
@@ -268,6 +285,7 @@ def run_writeback() -> None:
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    _health(settings, writeback.not_ready)
     signal.signal(signal.SIGTERM, lambda *_: writeback.stop())
     signal.signal(signal.SIGINT, lambda *_: writeback.stop())
     try:

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from socialstream.runtime.headers import record_headers
+from socialstream.runtime.metrics import DEAD_LETTERS
 from socialstream.runtime.publisher import Publisher
 from socialstream.runtime.redaction import redact_text
 from socialstream.runtime.topics import find_topic, topic_name
@@ -77,3 +78,4 @@ class DeadLetterWriter:
             topic, self._publisher.codec.encode(DLQ_SCHEMA, record, topic), key=key, headers=headers
         )
         self.count += 1
+        DEAD_LETTERS.labels(self._publisher.source, error_class).inc()

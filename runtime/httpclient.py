@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from socialstream.runtime.metrics import RATE_LIMIT_WAIT_SECONDS, UPSTREAM_CALLS
 from socialstream.runtime.redaction import redact_text, redact_url, secrets
 
 log = logging.getLogger(__name__)
@@ -109,11 +110,16 @@ class RetryingTransport(httpx.BaseTransport):
         attempt = 0
         while True:
             attempt += 1
+            host = request.url.host
             if self._rate_limit:
-                self._rate_limit.acquire()
+                waited = self._rate_limit.acquire()
+                if waited:
+                    RATE_LIMIT_WAIT_SECONDS.labels(host).inc(waited)
             try:
                 response = self._inner.handle_request(request)
+                UPSTREAM_CALLS.labels(host, str(response.status_code)).inc()
             except (httpx.TransportError, OSError) as exc:
+                UPSTREAM_CALLS.labels(host, "error").inc()
                 detail = f"{type(exc).__name__}: {redact_text(str(exc))}"
                 if attempt >= policy.max_attempts:
                     raise UpstreamUnavailable(

@@ -9,12 +9,14 @@ the same component a standby: its first transaction fails with `ProducerFenced`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
+from socialstream.runtime.metrics import COMMIT_SECONDS, TRANSACTIONS
 from socialstream.runtime.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,7 @@ class TransactionalProducer:
         **overrides: Any,
     ) -> None:
         self.transactional_id = f"{settings.transactional_id_prefix}.{transactional_id}"
+        self._name = transactional_id  # the metrics label: the component and its instance
         config = producer_config(
             settings,
             **{
@@ -142,11 +145,14 @@ class TransactionalProducer:
 
     def commit(self, timeout_s: float = 60.0) -> None:
         """Flush and commit the open transaction; abort it and raise if anything failed."""
+        started = time.perf_counter()
         try:
             self._producer.flush(timeout_s)
             if self._errors:
                 raise DeliveryFailed(f"{len(self._errors)} record(s) failed: {self._errors[0]}")
             self._producer.commit_transaction(timeout_s)
+            COMMIT_SECONDS.labels(self._name).observe(time.perf_counter() - started)
+            TRANSACTIONS.labels(self._name, "committed").inc()
         except BaseException as exc:
             self.abort_after(exc, timeout_s)
             if isinstance(exc, KafkaException):
@@ -158,6 +164,7 @@ class TransactionalProducer:
     def abort_after(self, exc: BaseException | None, timeout_s: float = 60.0) -> None:
         """Abort the open transaction (unless the producer is fenced or fatal)."""
         self._in_transaction = False
+        TRANSACTIONS.labels(self._name, "aborted").inc()
         self._abort_after(exc, timeout_s)
 
     @contextmanager

@@ -76,6 +76,18 @@ class KafkaSettings(BaseModel):
         return config
 
 
+class HealthSettings(BaseModel):
+    """The health server of `socialstream run ...`: /healthz, /readyz and /metrics."""
+
+    port: int | None = Field(
+        default=None, ge=0, le=65535, description="Port to serve on; unset: no health server."
+    )
+    host: str = Field(
+        default="0.0.0.0",  # noqa: S104 - a pod's probes and scrapers come from outside it
+        description="Address to bind (0.0.0.0 in a pod; 127.0.0.1 on a laptop).",
+    )
+
+
 class SchemaRegistrySettings(BaseModel):
     """Confluent Schema Registry; without a URL records use Avro single-object encoding."""
 
@@ -531,6 +543,7 @@ class Settings(BaseSettings):
     schema_registry: SchemaRegistrySettings = Field(default_factory=SchemaRegistrySettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
     talkwalker: TalkwalkerSettings = Field(default_factory=TalkwalkerSettings)
     insightstrack: InsightsTrackSettings = Field(default_factory=InsightsTrackSettings)
     monitors: MonitorsSettings = Field(default_factory=MonitorsSettings)

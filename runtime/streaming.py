@@ -21,6 +21,7 @@ from quixstreams.models.serializers import SerializationContext, Serializer
 
 from socialstream.runtime.codec import Codec
 from socialstream.runtime.dlq import DLQ_SCHEMA, dead_letter_record
+from socialstream.runtime.metrics import DEAD_LETTERS
 from socialstream.runtime.settings import Settings
 from socialstream.runtime.topics import find_topic, topic_name
 from socialstream.schemas import full_name
@@ -127,6 +128,7 @@ def dead_letter(
         raw, reason, error_class, component, where, declared(settings, intended)
     )
     dlq = declared(settings, f"{component}.dlq")
+    DEAD_LETTERS.labels(component, error_class).inc()
     return Encoded(
         True,
         None,

@@ -52,6 +52,7 @@ from socialstream.runtime.codec import DecodeError, codec_from_settings
 from socialstream.runtime.consumer import committed_consumer
 from socialstream.runtime.dlq import DeadLetterWriter
 from socialstream.runtime.headers import header_map
+from socialstream.runtime.metrics import WRITEBACK_OUTCOMES, WRITEBACK_PAUSED, WRITEBACK_PENDING
 from socialstream.runtime.producer import TransactionalProducer
 from socialstream.runtime.publisher import Publisher
 from socialstream.runtime.settings import Settings
@@ -97,6 +98,14 @@ class Writeback:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def not_ready(self) -> str | None:
+        """The readiness check: None while the loop runs."""
+        if self._stop.is_set():
+            return "stopping"
+        if self._consumer is None:
+            return "starting"
+        return None
 
     # --- the loop ----------------------------------------------------------------------------
 
@@ -334,11 +343,13 @@ class Writeback:
         if not self._paused and self._pending >= self.wb.max_pending:
             consumer.pause(consumer.assignment())
             self._paused = True
+            WRITEBACK_PAUSED.set(1)
             self.stats["pauses"] += 1
             log.info("%d documents without an outcome: pausing the input", self._pending)
         elif self._paused and self._pending <= self.wb.max_pending * 0.8:
             consumer.resume(consumer.assignment())
             self._paused = False
+            WRITEBACK_PAUSED.set(0)
 
     # --- committing --------------------------------------------------------------------------
 
@@ -373,6 +384,10 @@ class Writeback:
         producer.commit()
         self._pending -= len(done)
         self.stats["committed"] += len(done)
+        WRITEBACK_PENDING.set(self._pending)
+        for item in done:
+            if item.outcome:
+                WRITEBACK_OUTCOMES.labels(item.outcome).inc()
 
     def _result(self, item: Pending, completed: int) -> dict[str, Any]:
         operation = item.operation.operation if item.operation else self.wb.operation

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import random
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import urllib.request
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -51,6 +53,20 @@ def settings_for(
             **writeback,
         ),
     )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
 
 
 def expected_state(docs: list[dict[str, Any]], settings: WritebackSettings) -> dict[str, Any]:
@@ -153,8 +169,12 @@ def test_sigkill_mid_run_skips_nothing_and_ends_in_the_same_state(
             first.wait(30)
         before = len(records(kafka, topics, RESULTS))
         assert 0 < before < len(docs)  # killed mid-run
+        port = free_port()
+        environment["SOCIALSTREAM_HEALTH__PORT"] = str(port)  # the CLI serves /readyz too
+        environment["SOCIALSTREAM_HEALTH__HOST"] = "127.0.0.1"
         second = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
         try:
+            wait_for(lambda: ready(port), 60, "/readyz of the restarted writeback")
             outcomes = settled(kafka, topics, RESULTS, len(docs), timeout_s=240)
         finally:
             second.send_signal(signal.SIGTERM)

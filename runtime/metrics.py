@@ -1,0 +1,56 @@
+"""The Prometheus metrics every component exports on its health server's `/metrics`.
+
+Counted where the work happens, once for all components: records and dead letters where they
+are produced (`Publisher`, `DeadLetterWriter`), transactions where they commit
+(`TransactionalProducer`), upstream calls in the HTTP client's transport. Labels are bounded
+(component, topic, error class, HTTP status, upstream host), never a document id or a token.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+RECORDS_OUT = Counter(
+    "socialstream_records_out",
+    "Records produced (committed or not yet), by component and topic.",
+    ["component", "topic"],
+)
+DEAD_LETTERS = Counter(
+    "socialstream_dead_letters",
+    "Inputs sent to a dead-letter topic, by component and error class.",
+    ["component", "error_class"],
+)
+TRANSACTIONS = Counter(
+    "socialstream_transactions",
+    "Kafka transactions, by producer and outcome (committed, aborted).",
+    ["producer", "outcome"],
+)
+COMMIT_SECONDS = Histogram(
+    "socialstream_transaction_commit_seconds",
+    "Time to flush and commit a transaction.",
+    ["producer"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+UPSTREAM_CALLS = Counter(
+    "socialstream_upstream_calls",
+    "HTTP calls to an upstream API, by host and status (or `error` without an answer).",
+    ["host", "status"],
+)
+RATE_LIMIT_WAIT_SECONDS = Counter(
+    "socialstream_rate_limit_wait_seconds",
+    "Seconds spent waiting for an upstream's rate limit.",
+    ["host"],
+)
+WRITEBACK_OUTCOMES = Counter(
+    "socialstream_writeback_outcomes",
+    "Final write-back outcomes (OK, FAILED, SKIPPED).",
+    ["outcome"],
+)
+WRITEBACK_PENDING = Gauge(
+    "socialstream_writeback_pending",
+    "Documents read by write-back and not yet committed with their outcome.",
+)
+WRITEBACK_PAUSED = Gauge(
+    "socialstream_writeback_paused",
+    "1 while write-back's consumer is paused by backpressure.",
+)

@@ -1,0 +1,124 @@
+"""The health server on the real broker: /metrics counters move by exactly what a write-back run
+did, /readyz follows the component and Kafka, /healthz answers."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.request
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from socialstream.processors.writeback.app import Writeback
+from socialstream.runtime.health import HealthServer, KafkaReachable
+from socialstream.runtime.settings import (
+    KafkaSettings,
+    Settings,
+    TalkwalkerSettings,
+    TopicSettings,
+    WritebackSettings,
+)
+from socialstream.runtime.topics import apply_topics
+from socialstream.simulators.records import produce, scored_documents
+from socialstream.simulators.talkwalker import Corpus, TalkwalkerSimulator
+from tests.integration.polling_harness import running, settled
+
+
+def get(server: HealthServer, path: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}{path}", timeout=10) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def samples(server: HealthServer) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    status, body = get(server, "/metrics")
+    assert status == 200
+    found = {}
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            found[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return found
+
+
+def delta(before: dict[Any, float], after: dict[Any, float], name: str, **labels: str) -> float:
+    key = (name, tuple(sorted(labels.items())))
+    return after.get(key, 0.0) - before.get(key, 0.0)
+
+
+def test_metrics_count_what_a_writeback_run_did_and_readyz_follows_it(
+    kafka: KafkaSettings, topics: TopicSettings
+) -> None:
+    apply_topics(kafka, topics)
+    docs = scored_documents(Corpus(seed=31, timeframes=1, per_timeframe=300))
+    rejected = [d["document"]["url"] for d in docs[:7]]
+    with TalkwalkerSimulator(Corpus()) as sim:
+        for url in rejected:
+            sim.documents.fail(url, "16", times=None)
+        produce(
+            kafka,
+            topics,
+            "documents.scored",
+            [(d["document"]["document_id"], d, None) for d in docs],
+        )
+        settings = Settings(
+            kafka=kafka,
+            topics=topics,
+            talkwalker=TalkwalkerSettings(base_url=sim.url, access_token=sim.token),
+            writeback=WritebackSettings(
+                project_id=sim.project_id,
+                consumer_group=f"{topics.prefix}health",
+                instance_id=f"{topics.prefix}health",
+            ),
+        )
+        writeback = Writeback(settings)
+        server = HealthServer(
+            "127.0.0.1", 0, {"kafka": KafkaReachable(kafka), "component": writeback.not_ready}
+        ).start()
+        try:
+            assert get(server, "/healthz")[0] == 200
+            status, body = get(server, "/readyz")
+            assert status == 503 and json.loads(body)["failing"] == {"component": "starting"}
+            before = samples(server)
+            with running(writeback):
+                settled(kafka, topics, "writeback.results", len(docs))
+                assert get(server, "/readyz") == (200, b'{"ready": true, "failing": {}}')
+                after = samples(server)
+            status, body = get(server, "/readyz")
+            assert status == 503 and json.loads(body)["failing"] == {"component": "stopping"}
+        finally:
+            server.stop()
+        requests = sim.docs.requests
+
+    results_topic = f"{topics.prefix}writeback.results"
+    wb = "socialstream_records_out_total"
+    assert delta(before, after, wb, component="writeback", topic=results_topic) == len(docs)
+    dead = "socialstream_dead_letters_total"
+    assert delta(before, after, dead, component="writeback", error_class="DocumentRejected") == 7
+    outcomes = "socialstream_writeback_outcomes_total"
+    assert delta(before, after, outcomes, outcome="OK") == len(docs) - 7
+    assert delta(before, after, outcomes, outcome="FAILED") == 7
+    calls = "socialstream_upstream_calls_total"
+    assert delta(before, after, calls, host="127.0.0.1", status="200") == requests
+    producer = f"writeback.{topics.prefix}health"
+    committed = "socialstream_transactions_total"
+    assert delta(before, after, committed, producer=producer, outcome="committed") >= 1
+    assert after[("socialstream_writeback_pending", ())] == 0
+
+
+def test_readyz_names_kafka_when_it_cannot_be_reached() -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    check = KafkaReachable(KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}"), timeout_s=1.0)
+    server = HealthServer("127.0.0.1", 0, {"kafka": check}).start()
+    try:
+        status, body = get(server, "/readyz")
+        assert status == 503
+        assert json.loads(body)["failing"]["kafka"].startswith("Kafka unreachable")
+        assert get(server, "/healthz")[0] == 200  # alive, though not ready
+    finally:
+        server.stop()
