@@ -30,9 +30,7 @@ class KafkaReachable:
     """Ready when the cluster answers a metadata request (cached a few seconds)."""
 
     def __init__(self, settings: KafkaSettings, timeout_s: float = 2.0, cache_s: float = 2.0):
-        self._admin = AdminClient(
-            {k: v for k, v in settings.client_config().items() if k != "logger"}
-        )
+        self._admin = AdminClient(settings.client_config())  # its logs go through redaction
         self._timeout_s = timeout_s
         self._cache_s = cache_s
         self._checked = 0.0

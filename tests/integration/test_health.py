@@ -4,7 +4,6 @@ did, /readyz follows the component and Kafka, /healthz answers."""
 from __future__ import annotations
 
 import json
-import socket
 import urllib.error
 import urllib.request
 from typing import Any
@@ -15,15 +14,13 @@ from socialstream.processors.writeback.app import Writeback
 from socialstream.runtime.health import HealthServer, KafkaReachable
 from socialstream.runtime.settings import (
     KafkaSettings,
-    Settings,
-    TalkwalkerSettings,
     TopicSettings,
-    WritebackSettings,
 )
 from socialstream.runtime.topics import apply_topics
 from socialstream.simulators.records import produce, scored_documents
 from socialstream.simulators.talkwalker import Corpus, TalkwalkerSimulator
 from tests.integration.polling_harness import running, settled
+from tests.integration.writeback_harness import free_port, settings_for
 
 
 def get(server: HealthServer, path: str) -> tuple[int, bytes]:
@@ -64,16 +61,7 @@ def test_metrics_count_what_a_writeback_run_did_and_readyz_follows_it(
             "documents.scored",
             [(d["document"]["document_id"], d, None) for d in docs],
         )
-        settings = Settings(
-            kafka=kafka,
-            topics=topics,
-            talkwalker=TalkwalkerSettings(base_url=sim.url, access_token=sim.token),
-            writeback=WritebackSettings(
-                project_id=sim.project_id,
-                consumer_group=f"{topics.prefix}health",
-                instance_id=f"{topics.prefix}health",
-            ),
-        )
+        settings = settings_for(kafka, topics, sim)
         writeback = Writeback(settings)
         server = HealthServer(
             "127.0.0.1", 0, {"kafka": KafkaReachable(kafka), "component": writeback.not_ready}
@@ -103,16 +91,14 @@ def test_metrics_count_what_a_writeback_run_did_and_readyz_follows_it(
     assert delta(before, after, outcomes, outcome="FAILED") == 7
     calls = "socialstream_upstream_calls_total"
     assert delta(before, after, calls, host="127.0.0.1", status="200") == requests
-    producer = f"writeback.{topics.prefix}health"
+    producer = f"writeback.{settings.writeback.instance_id}"
     committed = "socialstream_transactions_total"
     assert delta(before, after, committed, producer=producer, outcome="committed") >= 1
     assert after[("socialstream_writeback_pending", ())] == 0
 
 
 def test_readyz_names_kafka_when_it_cannot_be_reached() -> None:
-    with socket.socket() as sock:  # a port nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens on it
     check = KafkaReachable(KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}"), timeout_s=1.0)
     server = HealthServer("127.0.0.1", 0, {"kafka": check}).start()
     try:

@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import urllib.request
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -22,8 +19,6 @@ from socialstream.processors.writeback.app import Writeback
 from socialstream.processors.writeback.mapping import operation_for
 from socialstream.runtime.settings import (
     KafkaSettings,
-    Settings,
-    TalkwalkerSettings,
     TopicSettings,
     WritebackSettings,
 )
@@ -32,41 +27,12 @@ from socialstream.simulators.base import Fault, FaultKind, FaultPlan
 from socialstream.simulators.records import produce, scored_documents
 from socialstream.simulators.talkwalker import Corpus, TalkwalkerSimulator
 from tests.integration.polling_harness import base_env, records, running, settled, wait_for
+from tests.integration.writeback_harness import free_port, ready, settings_for
 
 INPUT = "documents.scored"
 RESULTS = "writeback.results"
 DLQ = "writeback.dlq"
 PERMANENT_REASON = "Does not match any topic of the project"
-
-
-def settings_for(
-    kafka: KafkaSettings, topics: TopicSettings, sim: TalkwalkerSimulator, **writeback: Any
-) -> Settings:
-    return Settings(
-        kafka=kafka,
-        topics=topics,
-        talkwalker=TalkwalkerSettings(base_url=sim.url, access_token=sim.token),
-        writeback=WritebackSettings(
-            project_id=sim.project_id,
-            consumer_group=f"wb-{uuid.uuid4().hex[:8]}",
-            instance_id=f"wb-{uuid.uuid4().hex[:8]}",
-            **writeback,
-        ),
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def ready(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
 
 
 def expected_state(docs: list[dict[str, Any]], settings: WritebackSettings) -> dict[str, Any]:
