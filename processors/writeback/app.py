@@ -22,7 +22,6 @@ batch or nothing, so the loop is written here, on the project's transactional pr
 from __future__ import annotations
 
 import logging
-import random
 import socket
 import threading
 import time
@@ -52,6 +51,7 @@ from socialstream.runtime.codec import DecodeError, codec_from_settings
 from socialstream.runtime.consumer import committed_consumer
 from socialstream.runtime.dlq import DeadLetterWriter
 from socialstream.runtime.headers import header_map
+from socialstream.runtime.httpclient import RetryPolicy
 from socialstream.runtime.metrics import WRITEBACK_OUTCOMES, WRITEBACK_PAUSED, WRITEBACK_PENDING
 from socialstream.runtime.producer import TransactionalProducer
 from socialstream.runtime.publisher import Publisher
@@ -90,6 +90,7 @@ class Writeback:
         self._paused = False
         self._split_limit: int | None = None  # after a request was refused whole: smaller ones
         self._request_failures = 0  # consecutive whole-request failures, for the backoff
+        self._retry = RetryPolicy(backoff_base_s=0.2, backoff_max_s=self.wb.retry_backoff_max_s)
         self._last_commit = time.monotonic()
         self._consumer: Consumer | None = None
         self._producer: TransactionalProducer | None = None
@@ -334,8 +335,7 @@ class Writeback:
         self._waiting.extend(batch)
 
     def _backoff(self, attempt: int) -> float:
-        ceiling = min(self.wb.retry_backoff_max_s, 0.2 * 2 ** (attempt - 1))
-        return random.uniform(ceiling / 2, ceiling)
+        return self._retry.backoff(attempt)
 
     def _backpressure(self) -> None:
         consumer = self._consumer

@@ -173,7 +173,9 @@ class TalkwalkerSimulator(Simulator):
         fault = self.plan.status_fault(faults)
         if fault is not None:
             return status_response(fault)
-        selected = select_streams(request.path_params["ids"], list(self.registry.streams))
+        with self.lock:  # the management endpoints change the registry from other requests
+            defined = list(self.registry.streams)
+        selected = select_streams(request.path_params["ids"], defined)
         if not selected:
             return JSONResponse(
                 error_body("15", "Wrong stream id. No such stream defined.", request), 404
