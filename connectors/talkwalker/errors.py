@@ -77,6 +77,15 @@ _TABLE = [
     ErrorCode("16", 400, "Invalid operation on document", Action.STOP, "see the details"),
     ErrorCode("17", 400, "Could not parse json", Action.STOP, "a request body was rejected"),
     ErrorCode("18", 400, "Invalid operation on stream", Action.STOP, "see the details"),
+    ErrorCode(
+        "19",
+        403,
+        "Number of rules to set exceeds maximum number of rules",
+        Action.STOP,
+        "the account's rule limit is reached; remove rules first",
+    ),
+    ErrorCode("20", 403, "Cannot create any more streams", Action.STOP, "delete a stream first"),
+    ErrorCode("21", 403, "A stream with this name already exists", Action.STOP, "pick another"),
     ErrorCode("23", 403, "Stream has no rules defined", Action.STOP, "add rules to the stream"),
     ErrorCode(
         "24",
@@ -102,6 +111,7 @@ _TABLE = [
         Action.RETRY,
         "too many streams run in parallel for this account; retrying later",
     ),
+    ErrorCode("31", 404, "Could not find rule with id", Action.STOP, "check the rule id"),
     ErrorCode("36", 403, "Access prohibited", Action.STOP, "access restriction settings apply"),
     ErrorCode(
         "38",
@@ -110,6 +120,7 @@ _TABLE = [
         Action.STOP,
         "check talkwalker.project_id",
     ),
+    ErrorCode("39", 413, "Request entity too large", Action.STOP, "send smaller requests"),
     ErrorCode("40", 400, "Global search is disabled for this account", Action.STOP, "ask support"),
 ]
 CODES = {entry.code: entry for entry in _TABLE}

@@ -21,14 +21,6 @@ from socialstream.runtime.settings import TalkwalkerSettings
 
 log = logging.getLogger(__name__)
 
-EXTRA_MESSAGES = {
-    "19": "Number of rules to set exceeds maximum number of rules",
-    "20": "Cannot create any more streams",
-    "21": "A stream with this name already exists",
-    "31": "Could not find rule with id",
-    "39": "Request entity too large",
-}
-
 
 class ManagementError(Exception):
     """A management call failed: the vendor's code, its meaning, and the details it gave."""
@@ -224,13 +216,12 @@ class ManagementClient:
 
 def _error(method: str, path: str, http: int, code: str, payload: dict[str, Any]) -> Exception:
     entry = lookup(code or None, http)
-    meaning = EXTRA_MESSAGES.get(code) or entry.message
     details = [
         f"{k}={payload[k]}"
         for k in ("details", "reason", "param", "number_max", "number_available")
         if payload.get(k) is not None
     ]
-    text = f"{method} {path}: Talkwalker error {code or http} ({meaning})"
+    text = f"{method} {path}: Talkwalker error {code or http} ({entry.message})"
     if details:
         text += ": " + ", ".join(details)
     return ManagementError(text, code or None, http)

@@ -11,7 +11,6 @@ find the document that causes it), or stops the processor (a bad token or projec
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -28,8 +27,6 @@ from socialstream.runtime.httpclient import (
 )
 from socialstream.runtime.redaction import redact_text
 from socialstream.runtime.settings import TalkwalkerSettings, WritebackSettings
-
-log = logging.getLogger(__name__)
 
 
 class Verdict(StrEnum):
