@@ -183,9 +183,14 @@ run_app = typer.Typer(help="Run a connector or processor until stopped.", no_arg
 app.add_typer(run_app, name="run")
 
 
-def _health(settings: Settings, ready: Callable[[], str | None] | None = None) -> None:
-    """Start the health server when `health.port` is set: Kafka reachability, plus the
-    component's own readiness check."""
+def _observe(settings: Settings, ready: Callable[[], str | None] | None = None) -> None:
+    """Tracing when `tracing.otlp_endpoint` is set, and the health server when `health.port`
+    is: Kafka reachability plus the component's own readiness check."""
+    from socialstream.runtime import tracing
+
+    tracing.configure(
+        settings.tracing.otlp_endpoint, settings.tracing.service_name, settings.tracing.sample_ratio
+    )
     if settings.health.port is None:
         return
     from socialstream.runtime.health import Check, HealthServer, KafkaReachable
@@ -206,7 +211,7 @@ def _run_source(make: Callable[[Settings], SingleWriterConnector]) -> None:
     settings = load_settings()
     try:
         source = make(settings)
-        _health(settings)
+        _observe(settings)
         signal.signal(signal.SIGTERM, lambda *_: source.stop())
         signal.signal(signal.SIGINT, lambda *_: source.stop())
         source.run()
@@ -254,7 +259,7 @@ def run_enrichment() -> None:
     from socialstream.processors.enrichment.documents import UnknownQuery
 
     settings = load_settings()
-    _health(settings)
+    _observe(settings)
     try:
         Enrichment(settings).run()  # SIGTERM / Ctrl-C: commits what is processed, then exits
     except UnknownQuery as exc:
@@ -268,7 +273,7 @@ def run_sentiment_join() -> None:
     from socialstream.processors.sentiment_join.app import SentimentJoin
 
     settings = load_settings()
-    _health(settings)
+    _observe(settings)
     SentimentJoin(settings).run()  # SIGTERM / Ctrl-C: commits what is processed
 
 
@@ -285,7 +290,7 @@ def run_writeback() -> None:
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    _health(settings, writeback.not_ready)
+    _observe(settings, writeback.not_ready)
     signal.signal(signal.SIGTERM, lambda *_: writeback.stop())
     signal.signal(signal.SIGINT, lambda *_: writeback.stop())
     try:

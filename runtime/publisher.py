@@ -10,6 +10,7 @@ from socialstream.runtime.metrics import RECORDS_OUT
 from socialstream.runtime.producer import TransactionalProducer
 from socialstream.runtime.settings import TopicSettings
 from socialstream.runtime.topics import find_topic, topic_name
+from socialstream.runtime.tracing import publish_span
 from socialstream.schemas import full_name
 
 
@@ -45,12 +46,13 @@ class Publisher:
             raise ValueError(f"{declared_topic} holds no records")
         topic = topic_name(spec, self.topics)
         value = self.codec.encode(spec.schema, record, topic)
-        self.producer.produce(
-            topic,
-            value,
-            key=key.encode() if key is not None else None,
-            headers=record_headers(self.source, full_name(spec.schema), source_position),
-        )
+        with publish_span(self.source, topic, source_position):
+            self.producer.produce(
+                topic,
+                value,
+                key=key.encode() if key is not None else None,
+                headers=record_headers(self.source, full_name(spec.schema), source_position),
+            )
         counter = self._counters.get(topic)
         if counter is None:
             counter = self._counters[topic] = RECORDS_OUT.labels(self.source, topic)

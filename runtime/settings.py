@@ -88,6 +88,25 @@ class HealthSettings(BaseModel):
     )
 
 
+class TracingSettings(BaseModel):
+    """OpenTelemetry traces across components, carried in the records' `traceparent` header."""
+
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces); "
+        "unset: tracing off, no span work on the hot path.",
+    )
+    service_name: str = Field(
+        default="socialstream", description="`service.name` of the exported spans."
+    )
+    sample_ratio: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of new traces recorded; a processor follows its input's decision.",
+    )
+
+
 class SchemaRegistrySettings(BaseModel):
     """Confluent Schema Registry; without a URL records use Avro single-object encoding."""
 
@@ -544,6 +563,7 @@ class Settings(BaseSettings):
     topics: TopicSettings = Field(default_factory=TopicSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
     talkwalker: TalkwalkerSettings = Field(default_factory=TalkwalkerSettings)
     insightstrack: InsightsTrackSettings = Field(default_factory=InsightsTrackSettings)
     monitors: MonitorsSettings = Field(default_factory=MonitorsSettings)

@@ -20,6 +20,7 @@ from socialstream.processors.enrichment.documents import (
     from_talkwalker,
     from_tweet,
 )
+from socialstream.runtime import tracing
 from socialstream.runtime.codec import Codec, DecodeError, codec_from_settings
 from socialstream.runtime.settings import Settings
 from socialstream.runtime.streaming import (
@@ -72,6 +73,12 @@ class Enrichment:
             )
 
         def convert(raw: bytes, key: Any, timestamp: int, headers: Any) -> Encoded:
+            if not tracing.enabled():
+                return convert_record(raw, headers)
+            with tracing.continued(COMPONENT, "map", tracing.parent_from(headers)):
+                return convert_record(raw, headers)
+
+        def convert_record(raw: bytes, headers: Any) -> Encoded:
             context = message_context()
             where = f"{context.topic}:{context.partition}:{context.offset}"
             try:

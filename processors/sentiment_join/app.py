@@ -19,6 +19,7 @@ from typing import Any, Literal
 from quixstreams import Application, State, message_context
 
 from socialstream.processors.sentiment_join.asof import JoinRules, QueryJoin, document_time, scored
+from socialstream.runtime import tracing
 from socialstream.runtime.codec import Codec, DecodeError, codec_from_settings
 from socialstream.runtime.settings import Settings
 from socialstream.runtime.streaming import (
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 COMPONENT = "sentiment-join"
 OUTPUT = "documents.scored"
+TRACE_KEY = "_traceparent"  # a document's trace while it waits in the join's state
 
 
 def plain(record: dict[str, Any]) -> dict[str, Any]:
@@ -73,7 +75,7 @@ class SentimentJoin:
         self._build()
 
     def _decode(self, kind: str) -> Any:
-        def decode(raw: bytes) -> dict[str, Any]:
+        def decode(raw: bytes, key: Any = None, timestamp: int = 0, headers: Any = None) -> Any:
             context = message_context()
             try:
                 value = plain(self.codec.decode(raw, context.topic).value)
@@ -81,6 +83,10 @@ class SentimentJoin:
                 where = f"{context.topic}:{context.partition}:{context.offset}"
                 return {"kind": "dead", "raw": raw, "reason": f"not a record of this topic: {exc}",
                         "where": where}  # fmt: skip
+            if headers is not None:  # tracing: the trace rides in the document through state
+                traceparent = tracing.traceparent_of(headers)
+                if traceparent:
+                    value[TRACE_KEY] = traceparent
             return {"kind": kind, "value": value}
 
         return decode
@@ -102,6 +108,14 @@ class SentimentJoin:
                 self.codec, self.settings, COMPONENT, value["raw"], value["reason"],
                 "DecodeError", value["where"], OUTPUT,
             )  # fmt: skip
+        traceparent = value["document"].pop(TRACE_KEY, None)
+        if not tracing.enabled():
+            return self._encode_scored(value)
+        attributes = {"socialstream.join_status": str(value.get("join_status"))}
+        with tracing.continued(COMPONENT, "score", traceparent, attributes=attributes):
+            return self._encode_scored(value)
+
+    def _encode_scored(self, value: dict[str, Any]) -> Encoded:
         return Encoded(
             False,
             value["document"]["document_id"],
@@ -116,6 +130,8 @@ class SentimentJoin:
             topic = app.topic(
                 declared(settings, name), key_deserializer=key, value_deserializer="bytes"
             )
+            if kind == "document" and tracing.enabled():  # the headers carry the trace
+                return app.dataframe(topic).apply(self._decode(kind), metadata=True)
             return app.dataframe(topic).apply(self._decode(kind))
 
         documents = source("documents.enriched", "document")

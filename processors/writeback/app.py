@@ -27,6 +27,7 @@ import threading
 import time
 from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
@@ -47,6 +48,7 @@ from socialstream.processors.writeback.client import (
     Verdict,
 )
 from socialstream.processors.writeback.mapping import Reject, Skip, operation_for
+from socialstream.runtime import tracing
 from socialstream.runtime.codec import DecodeError, codec_from_settings
 from socialstream.runtime.consumer import committed_consumer
 from socialstream.runtime.dlq import DeadLetterWriter
@@ -176,6 +178,8 @@ class Writeback:
         raw = message.value() or b""
         headers = header_map(message.headers())
         item = Pending(topic, partition, offset, raw, message.key(), headers.get("source_position"))
+        if tracing.enabled():
+            item.traceparent, item.received_ns = headers.get("traceparent"), time.time_ns()
         part_log.add(item)
         self._pending += 1
         self.stats["in"] += 1
@@ -369,13 +373,15 @@ class Writeback:
         producer.begin()
         try:
             for item in done:
-                position = f"{item.topic}:{item.partition}:{item.offset}"
-                if item.outcome and item.dead_class != "UndecodableRecord":
-                    publisher.publish(
-                        RESULTS, item.document_id, self._result(item, completed), position
-                    )
-                if item.dead_reason is not None:
-                    dlq.write(item.raw, item.dead_reason, item.dead_class, position, key=item.key)
+                with self._span(item):
+                    position = f"{item.topic}:{item.partition}:{item.offset}"
+                    if item.outcome and item.dead_class != "UndecodableRecord":
+                        result = self._result(item, completed)
+                        publisher.publish(RESULTS, item.document_id, result, position)
+                    if item.dead_reason is not None:
+                        dlq.write(
+                            item.raw, item.dead_reason, item.dead_class, position, key=item.key
+                        )
             offsets = [TopicPartition(t, p, o) for (t, p), o in offsets_after(done).items()]
             producer.send_offsets(offsets, consumer.consumer_group_metadata())
         except BaseException as exc:
@@ -388,6 +394,20 @@ class Writeback:
         for item in done:
             if item.outcome:
                 WRITEBACK_OUTCOMES.labels(item.outcome).inc()
+
+    def _span(self, item: Pending) -> AbstractContextManager[object]:
+        """The document's write-back span, from when it was read to its committed outcome, in
+        the trace its input carried."""
+        if not tracing.enabled():
+            return nullcontext()
+        attributes = {
+            "socialstream.outcome": item.outcome or "DEAD_LETTER",
+            "socialstream.attempts": item.requests,
+            "socialstream.source_position": f"{item.topic}:{item.partition}:{item.offset}",
+        }
+        return tracing.continued(
+            COMPONENT, "write", item.traceparent, item.received_ns or None, attributes
+        )
 
     def _result(self, item: Pending, completed: int) -> dict[str, Any]:
         operation = item.operation.operation if item.operation else self.wb.operation

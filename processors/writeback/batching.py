@@ -26,6 +26,8 @@ class Pending:
     raw: bytes
     key: bytes | None
     position: str | None  # the input's source_position header, for lineage
+    traceparent: str | None = None  # the input's trace, continued by the outcome's span
+    received_ns: int = 0  # wall-clock time read, the start of that span (when tracing)
     document_id: str = ""
     url: str = ""
     operation: Operation | None = None
