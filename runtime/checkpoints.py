@@ -14,6 +14,7 @@ from typing import Any
 
 from socialstream.runtime.codec import Codec
 from socialstream.runtime.consumer import read_to_end
+from socialstream.runtime.metrics import CHECKPOINT_AGE_SECONDS
 from socialstream.runtime.publisher import Publisher
 from socialstream.runtime.settings import KafkaSettings, TopicSettings
 from socialstream.runtime.topics import find_topic, topic_name
@@ -31,6 +32,8 @@ class CheckpointStore:
         self._codec = codec
         self._topic = topic_name(find_topic(CHECKPOINT_TOPIC), topics)
         self.component = component
+        self._written = time.time()
+        CHECKPOINT_AGE_SECONDS.labels(component).set_function(lambda: time.time() - self._written)
 
     def _record_key(self, key: str) -> str:
         return f"{self.component}/{key}"
@@ -62,3 +65,4 @@ class CheckpointStore:
                 "written_at": int(time.time() * 1000),
             },
         )
+        self._written = time.time()

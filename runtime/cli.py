@@ -19,6 +19,7 @@ from socialstream.runtime.cli_talkwalker import talkwalker_app
 from socialstream.runtime.logs import setup_logging
 from socialstream.runtime.output import emit, table
 from socialstream.runtime.settings import Settings
+from socialstream.runtime.shutdown import on_terminate
 
 app = typer.Typer(
     name="socialstream",
@@ -183,9 +184,14 @@ run_app = typer.Typer(help="Run a connector or processor until stopped.", no_arg
 app.add_typer(run_app, name="run")
 
 
-def _observe(settings: Settings, ready: Callable[[], str | None] | None = None) -> None:
+def _observe(
+    settings: Settings,
+    ready: Callable[[], str | None] | None = None,
+    consumer_group: str | None = None,
+) -> None:
     """Tracing when `tracing.otlp_endpoint` is set, and the health server when `health.port`
-    is: Kafka reachability plus the component's own readiness check."""
+    is: Kafka reachability plus the component's own readiness check, and the consumer lag of a
+    processor's group."""
     from socialstream.runtime import tracing
 
     tracing.configure(
@@ -195,6 +201,12 @@ def _observe(settings: Settings, ready: Callable[[], str | None] | None = None) 
         return
     from socialstream.runtime.health import Check, HealthServer, KafkaReachable
 
+    if consumer_group is not None:
+        from prometheus_client import REGISTRY
+
+        from socialstream.runtime.lag import ConsumerLag
+
+        REGISTRY.register(ConsumerLag(settings.kafka, consumer_group))
     checks: dict[str, Check] = {"kafka": KafkaReachable(settings.kafka)}
     if ready is not None:
         checks["component"] = ready
@@ -204,16 +216,13 @@ def _observe(settings: Settings, ready: Callable[[], str | None] | None = None) 
 def _run_source(make: Callable[[Settings], SingleWriterConnector]) -> None:
     """Run a single-writer source until SIGTERM / Ctrl-C; a condition retrying cannot fix
     (StopConnector) exits 2 with its reason."""
-    import signal
-
     from socialstream.runtime.connector import StopConnector
 
     settings = load_settings()
     try:
         source = make(settings)
-        _observe(settings)
-        signal.signal(signal.SIGTERM, lambda *_: source.stop())
-        signal.signal(signal.SIGINT, lambda *_: source.stop())
+        _observe(settings, source.not_ready)
+        on_terminate(source.stop, settings.shutdown.grace_s)
         source.run()
     except StopConnector as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -259,9 +268,9 @@ def run_enrichment() -> None:
     from socialstream.processors.enrichment.documents import UnknownQuery
 
     settings = load_settings()
-    _observe(settings)
+    _observe(settings, consumer_group=settings.enrichment.consumer_group)
     try:
-        Enrichment(settings).run()  # SIGTERM / Ctrl-C: commits what is processed, then exits
+        Enrichment(settings).run(settings.shutdown.grace_s)  # SIGTERM: commits, then exits
     except UnknownQuery as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -273,15 +282,13 @@ def run_sentiment_join() -> None:
     from socialstream.processors.sentiment_join.app import SentimentJoin
 
     settings = load_settings()
-    _observe(settings)
-    SentimentJoin(settings).run()  # SIGTERM / Ctrl-C: commits what is processed
+    _observe(settings, consumer_group=settings.sentiment_join.consumer_group)
+    SentimentJoin(settings).run(settings.shutdown.grace_s)  # SIGTERM: commits, then exits
 
 
 @run_app.command("writeback")
 def run_writeback() -> None:
     """Write scored documents back to a Talkwalker project through the bulk documents API."""
-    import signal
-
     from socialstream.processors.writeback.app import Writeback, WritebackStopped
 
     settings = load_settings()
@@ -290,9 +297,8 @@ def run_writeback() -> None:
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    _observe(settings, writeback.not_ready)
-    signal.signal(signal.SIGTERM, lambda *_: writeback.stop())
-    signal.signal(signal.SIGINT, lambda *_: writeback.stop())
+    _observe(settings, writeback.not_ready, settings.writeback.consumer_group)
+    on_terminate(writeback.stop, settings.shutdown.grace_s)
     try:
         writeback.run()  # on stop: waits for requests in flight, commits what is final
     except WritebackStopped as exc:

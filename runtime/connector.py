@@ -40,9 +40,20 @@ class SingleWriterConnector(ABC):
         self.name = name
         self._session_timeout_ms = session_timeout_ms
         self._stop = threading.Event()
+        self._state = "starting"
+        self.blocked: str | None = None  # set by a subclass while upstream refuses (credits...)
 
     def stop(self) -> None:
         self._stop.set()
+
+    def not_ready(self) -> str | None:
+        """For /readyz: None while this instance is the writer and upstream lets it read; else
+        why not (starting, standby behind another writer, Kafka unavailable, out of credits)."""
+        if self._stop.is_set():
+            return "stopping"
+        if self._state != "writer":
+            return self._state
+        return self.blocked
 
     def stats_summary(self) -> dict[str, Any]:
         return {}
@@ -63,15 +74,19 @@ class SingleWriterConnector(ABC):
             while not self._stop.is_set():
                 try:
                     if not lease.wait(1.0):
+                        self._state = "standby: another instance is the writer"
                         continue
                 except LeaseError as exc:
                     raise StopConnector(str(exc)) from None
                 try:
+                    self._state = "writer"
                     self.run_as_writer(lease)
                     backoff = 1.0
                 except (ProducerFenced, LeaseLost) as exc:
+                    self._state = "standby: fenced by another writer"
                     log.warning("no longer the writer, standing by: %s", exc)
                 except (KafkaException, DeliveryFailed, TimeoutError) as exc:
+                    self._state = "Kafka unavailable"
                     # The cluster is unreachable or busy. Everything committed is safe and the
                     # writer rebuilds its state from Kafka, so starting over is always correct.
                     log.error(

@@ -54,3 +54,28 @@ WRITEBACK_PAUSED = Gauge(
     "socialstream_writeback_paused",
     "1 while write-back's consumer is paused by backpressure.",
 )
+UPSTREAM_ERRORS = Counter(
+    "socialstream_upstream_errors",
+    "Errors an upstream reported, by component and the vendor's code (or HTTP status).",
+    ["component", "code"],
+)
+CREDITS_USED = Counter(
+    "socialstream_credits_used",
+    "Upstream credits spent, as the upstream reported them (sentiment history).",
+    ["component"],
+)
+QUOTA_USAGE = Gauge(
+    "socialstream_quota_usage",
+    "A stream's quota usage from its latest control chunk (Talkwalker), by stream.",
+    ["component", "stream"],
+)
+QUOTA_ALLOWANCE = Gauge(
+    "socialstream_quota_allowance",
+    "A stream's quota allowance from its latest control chunk (Talkwalker), by stream.",
+    ["component", "stream"],
+)
+CHECKPOINT_AGE_SECONDS = Gauge(
+    "socialstream_checkpoint_age_seconds",
+    "Seconds since the component last wrote its checkpoint (in a transaction).",
+    ["component"],
+)

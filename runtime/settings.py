@@ -88,6 +88,17 @@ class HealthSettings(BaseModel):
     )
 
 
+class ShutdownSettings(BaseModel):
+    """What SIGTERM (Kubernetes stopping a pod) or Ctrl-C does."""
+
+    grace_s: float = Field(
+        default=25.0,
+        gt=0,
+        description="Seconds to stop reading and commit or abort the open transaction before "
+        "the process exits anyway (keep it below the pod's terminationGracePeriodSeconds).",
+    )
+
+
 class TracingSettings(BaseModel):
     """OpenTelemetry traces across components, carried in the records' `traceparent` header."""
 
@@ -564,6 +575,7 @@ class Settings(BaseSettings):
     log: LogSettings = Field(default_factory=LogSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)
+    shutdown: ShutdownSettings = Field(default_factory=ShutdownSettings)
     talkwalker: TalkwalkerSettings = Field(default_factory=TalkwalkerSettings)
     insightstrack: InsightsTrackSettings = Field(default_factory=InsightsTrackSettings)
     monitors: MonitorsSettings = Field(default_factory=MonitorsSettings)

@@ -23,6 +23,7 @@ from socialstream.runtime.codec import Codec
 from socialstream.runtime.dlq import DLQ_SCHEMA, dead_letter_record
 from socialstream.runtime.metrics import DEAD_LETTERS
 from socialstream.runtime.settings import Settings
+from socialstream.runtime.shutdown import on_terminate
 from socialstream.runtime.topics import find_topic, topic_name
 from socialstream.schemas import full_name
 
@@ -85,11 +86,13 @@ def standard_headers(
     return headers + (extra or [])
 
 
-def run_application(app: Application) -> None:
-    """`app.run()`, also from a thread other than the main one (the demo, tests): Quix installs
-    SIGINT/SIGTERM handlers, which only the main thread may; elsewhere `app.stop()` stops it."""
+def run_application(app: Application, grace_s: float | None = None) -> None:
+    """`app.run()`. In the main thread SIGTERM / Ctrl-C stop it within `grace_s` (`shutdown.py`)
+    instead of Quix's own handlers; from another thread (the demo, tests) `app.stop()` does."""
     if threading.current_thread() is not threading.main_thread():
         app._setup_signal_handlers = lambda: None  # type: ignore[method-assign]
+    elif grace_s is not None:
+        app._setup_signal_handlers = lambda: on_terminate(app.stop, grace_s)  # type: ignore[method-assign]
     app.run()
 
 

@@ -38,6 +38,7 @@ from socialstream.connectors.monitors.publishing import Outgoing, PollWriter, no
 from socialstream.runtime.codec import Codec, codec_from_settings
 from socialstream.runtime.connector import StopConnector
 from socialstream.runtime.httpclient import UpstreamError
+from socialstream.runtime.metrics import UPSTREAM_ERRORS
 from socialstream.runtime.settings import MonitorJob, Settings
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,7 @@ class MonitorPoller(Poller):
                 except MonitorAuthError as exc:
                     raise StopConnector(str(exc)) from None
                 except UpstreamError as exc:  # still failing after every retry
+                    UPSTREAM_ERRORS.labels(self.component, str(exc.status or "error")).inc()
                     retry_s = min(job.every_s, 60.0)
                     log.error("monitor poll failed, retrying in %.0f s: %s", retry_s, exc)
                     due[index] = time.monotonic() + retry_s

@@ -32,6 +32,7 @@ from socialstream.connectors.monitors.sentiment_records import bucket_record, qu
 from socialstream.runtime.codec import Codec, codec_from_settings
 from socialstream.runtime.connector import StopConnector
 from socialstream.runtime.httpclient import UpstreamError
+from socialstream.runtime.metrics import CREDITS_USED, UPSTREAM_ERRORS
 from socialstream.runtime.settings import SentimentQuery, Settings
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,7 @@ class SentimentPoller(Poller):
                 except SentimentAccessError as exc:
                     raise StopConnector(str(exc)) from None
                 except UpstreamError as exc:  # still failing after every retry
+                    UPSTREAM_ERRORS.labels(self.component, str(exc.status or "error")).inc()
                     log.error("sentiment poll failed, retrying next poll: %s", exc)
             self._stop.wait(min(1.0, max(0.0, next_poll - time.monotonic())))
 
@@ -202,6 +204,7 @@ class SentimentPoller(Poller):
             )
             return None
         self.stats["credits"] += page.cost
+        CREDITS_USED.labels(self.component).inc(page.cost)
         if self._budget.limit is not None:
             self._budget.adjust(COST_A_CALL, page.cost)
         self.deprecations.note(page)

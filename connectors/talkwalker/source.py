@@ -57,6 +57,7 @@ from socialstream.runtime.httpclient import RetryPolicy, make_client, retry_afte
 from socialstream.runtime.lease import SingleWriterLease
 from socialstream.runtime.lenient import LenientParseError, loads
 from socialstream.runtime.linestream import EventKind, LineReader
+from socialstream.runtime.metrics import QUOTA_ALLOWANCE, QUOTA_USAGE, UPSTREAM_ERRORS
 from socialstream.runtime.producer import TransactionalProducer
 from socialstream.runtime.publisher import Publisher
 from socialstream.runtime.ratelimit import SlidingWindowLimiter
@@ -277,6 +278,7 @@ class TalkwalkerSource(SingleWriterConnector):
                     attempt += 1
                     self._sleep(wait if wait is not None else self._backoff(attempt))
                     continue
+                self.blocked = None  # connected: credits and quota allow reading again
                 outcome = self._consume(response)
                 if outcome.action is Action.STOP:
                     raise StopConnector(outcome.reason)
@@ -346,6 +348,7 @@ class TalkwalkerSource(SingleWriterConnector):
         except ValueError:
             pass
         entry = lookup(code, response.status_code)
+        UPSTREAM_ERRORS.labels(COMPONENT, entry.code or str(response.status_code)).inc()
         message = f"HTTP {response.status_code}: {vendor_message or body[:200]!r}"
         log.warning(
             entry.describe(),
@@ -360,6 +363,7 @@ class TalkwalkerSource(SingleWriterConnector):
         if entry.action is Action.WAIT_RATE_LIMIT:
             return self.limiter.wait_time() + self.tw.window_s / self.tw.calls_per_window
         if entry.action is Action.WAIT_CREDITS:
+            self.blocked = entry.describe()
             return self.tw.credits_wait_s
         return None
 
@@ -463,9 +467,15 @@ class TalkwalkerSource(SingleWriterConnector):
             )
             self.stats.controls += 1
             self._commit()
+            for stream in chunk.chunk_control.stream:
+                if stream.id is not None and stream.usage is not None:
+                    QUOTA_USAGE.labels(COMPONENT, stream.id).set(stream.usage)
+                if stream.id is not None and stream.allowance is not None:
+                    QUOTA_ALLOWANCE.labels(COMPONENT, stream.id).set(stream.allowance)
             return None
         assert isinstance(chunk, ErrorChunk)
         entry = lookup(chunk.chunk_error.status_code)
+        UPSTREAM_ERRORS.labels(COMPONENT, entry.code or "unknown").inc()
         log.warning(entry.describe(), extra={"vendor_message": chunk.chunk_error.status_message})
         self._ensure_transaction()
         self._publisher.publish(
@@ -481,6 +491,7 @@ class TalkwalkerSource(SingleWriterConnector):
         if entry.action is Action.STOP:
             return Outcome(Action.STOP, entry.describe())
         if entry.action is Action.WAIT_CREDITS:
+            self.blocked = entry.describe()
             return Outcome(Action.RETRY, entry.describe(), wait=self.tw.credits_wait_s)
         if entry.action is Action.WAIT_RATE_LIMIT:
             return Outcome(Action.RETRY, entry.describe(), wait=self.limiter.wait_time())

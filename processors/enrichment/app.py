@@ -112,8 +112,8 @@ class Enrichment:
             frames.append(app.dataframe(topic).apply(self._convert(mapper), metadata=True))
         write_outputs(app, settings, COMPONENT, OUTPUT, frames[0].concat(frames[1]))
 
-    def run(self) -> None:
-        run_application(self.app)
+    def run(self, grace_s: float | None = None) -> None:
+        run_application(self.app, grace_s)
 
     def stop(self) -> None:
         self.app.stop()

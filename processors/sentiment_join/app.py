@@ -181,8 +181,8 @@ class SentimentJoin:
         out = others.concat(tweets).concat(dead).apply(self._encode)
         write_outputs(app, settings, COMPONENT, OUTPUT, out)
 
-    def run(self) -> None:
-        run_application(self.app)
+    def run(self, grace_s: float | None = None) -> None:
+        run_application(self.app, grace_s)
 
     def stop(self) -> None:
         self.app.stop()

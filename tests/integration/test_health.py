@@ -8,10 +8,12 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from socialstream.processors.writeback.app import Writeback
 from socialstream.runtime.health import HealthServer, KafkaReachable
+from socialstream.runtime.lag import ConsumerLag
 from socialstream.runtime.settings import (
     KafkaSettings,
     TopicSettings,
@@ -19,7 +21,7 @@ from socialstream.runtime.settings import (
 from socialstream.runtime.topics import apply_topics
 from socialstream.simulators.records import produce, scored_documents
 from socialstream.simulators.talkwalker import Corpus, TalkwalkerSimulator
-from tests.integration.polling_harness import running, settled
+from tests.integration.polling_harness import running, settled, wait_for
 from tests.integration.writeback_harness import free_port, settings_for
 
 
@@ -108,3 +110,39 @@ def test_readyz_names_kafka_when_it_cannot_be_reached() -> None:
         assert get(server, "/healthz")[0] == 200  # alive, though not ready
     finally:
         server.stop()
+
+
+def test_consumer_lag_counts_what_the_group_has_not_read_yet(
+    kafka: KafkaSettings, topics: TopicSettings
+) -> None:
+    apply_topics(kafka, topics)
+    docs = scored_documents(Corpus(seed=37, timeframes=1, per_timeframe=120))
+    first, later = docs[:100], docs[100:]
+    with TalkwalkerSimulator(Corpus()) as sim:
+        settings = settings_for(kafka, topics, sim)
+        lag = ConsumerLag(kafka, settings.writeback.consumer_group, cache_s=0)
+        produce(
+            kafka,
+            topics,
+            "documents.scored",
+            [(d["document"]["document_id"], d, None) for d in first],
+        )
+        assert lag.lags() == {}  # the group has committed nothing yet
+        with running(Writeback(settings)):
+            settled(kafka, topics, "writeback.results", len(first))
+            # Caught up: only each partition's last transaction marker is left, which a
+            # consumer never reads (kafka-consumer-groups.sh shows the same 1 a partition).
+            wait_for(lambda: set(lag.lags().values()) == {1}, 30, "a caught-up group")
+        caught_up = lag.lags()
+        # With the processor stopped, one key's records wait on one partition.
+        produce(kafka, topics, "documents.scored", [("one-key", d, None) for d in later])
+        grown = {tp: n - caught_up[tp] for tp, n in lag.lags().items() if n != caught_up[tp]}
+    scored_topic = f"{topics.prefix}documents.scored"
+    assert {topic for topic, _ in caught_up} == {scored_topic}
+    assert len(caught_up) == topics.partitions
+    assert list(grown.values()) == [len(later) + 1]  # the records and their marker
+    registry = CollectorRegistry()
+    registry.register(lag)
+    family = next(iter(registry.collect()))
+    assert family.name == "socialstream_consumer_lag"
+    assert sum(s.value for s in family.samples) == sum(caught_up.values()) + len(later) + 1
