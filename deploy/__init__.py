@@ -1,1 +1,3 @@
-"""Deployment helpers: the local Kafka launcher (and, later, container and chart files)."""
+"""Deployment: the local Kafka launcher (kafka/), the container image (Dockerfile), the Helm
+chart (helm/socialstream), the Grafana dashboard (grafana/), the compose settings (compose/), and
+the tools that check them offline (tools.py)."""

@@ -551,7 +551,10 @@ def simulate(
             "schema-registry"
         ),
     ],
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: a free one).")] = 0,
+    port: Annotated[int, typer.Option(help="Port to listen on (0: a free one).")] = 0,
+    host: Annotated[
+        str, typer.Option(help="Address to bind: loopback, or 0.0.0.0 in a container.")
+    ] = "127.0.0.1",
     seed: Annotated[int, typer.Option(help="Corpus seed (talkwalker).")] = 1,
     timeframes: Annotated[int, typer.Option(help="Timeframes in the corpus (talkwalker).")] = 20,
     per_timeframe: Annotated[int, typer.Option(help="Documents a timeframe (talkwalker).")] = 100,
@@ -559,7 +562,7 @@ def simulate(
     gzip: Annotated[bool, typer.Option(help="Compress when asked to (talkwalker).")] = True,
     events: Annotated[int, typer.Option(help="Events in the script (insightstrack).")] = 10_000,
 ) -> None:
-    """Serve a fake upstream API on loopback until Ctrl-C."""
+    """Serve a fake upstream API (on loopback unless --host says otherwise) until Ctrl-C."""
     from socialstream.simulators.base import SimulatorServer
 
     server: SimulatorServer
@@ -567,36 +570,84 @@ def simulate(
         from socialstream.simulators.talkwalker import Corpus, TalkwalkerSimulator
 
         corpus = Corpus(seed=seed, timeframes=timeframes, per_timeframe=per_timeframe)
-        server = TalkwalkerSimulator(corpus, window_s=window_s, gzip=gzip, port=port).server
+        simulator = TalkwalkerSimulator(corpus, window_s=window_s, gzip=gzip, port=port, host=host)
+        server = simulator.server
     elif api == "insightstrack":
         from socialstream.simulators.insightstrack import EventScript, InsightsTrackSimulator
 
         script = EventScript(seed=seed, count=events)
-        server = InsightsTrackSimulator(script, port=port).server
+        server = InsightsTrackSimulator(script, port=port, host=host).server
     elif api == "crimson-hexagon":
         from socialstream.simulators.crimson_hexagon import CrimsonHexagonSimulator, MonitorData
 
-        server = CrimsonHexagonSimulator(MonitorData(seed=seed), port=port).server
+        server = CrimsonHexagonSimulator(MonitorData(seed=seed), port=port, host=host).server
     elif api == "sentiment-history":
         from socialstream.simulators.sentiment_history import (
             SentimentHistorySimulator,
             SentimentSeries,
         )
 
-        server = SentimentHistorySimulator(SentimentSeries(seed=seed), port=port).server
+        server = SentimentHistorySimulator(SentimentSeries(seed=seed), port=port, host=host).server
     elif api == "example":
         from socialstream.simulators.linestream import LineStreamSimulator
 
-        server = LineStreamSimulator(port=port).server
+        server = LineStreamSimulator(port=port, host=host).server
     elif api == "schema-registry":
         from socialstream.simulators.schema_registry import SchemaRegistrySimulator
 
-        server = SchemaRegistrySimulator(port=port).server
+        server = SchemaRegistrySimulator(port=port, host=host).server
     else:
         typer.echo(f"error: unknown api {api!r}; see --help", err=True)
         raise typer.Exit(2)
     typer.echo(f"{api} simulator on {server.url}", err=True)
     server.serve_forever()
+
+
+@app.command("status")
+def status(
+    urls: Annotated[
+        list[str],
+        typer.Argument(help="Health server URLs, e.g. http://127.0.0.1:8081 (one a component)."),
+    ],
+    interval: Annotated[
+        float, typer.Option(help="Seconds between the two scrapes that give records a second.")
+    ] = 1.0,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show each running component's readiness, records a second, lag, dead letters and upstream
+    errors, read from its health server. Exits 1 when any is unreachable or not ready."""
+    import time
+
+    from socialstream.runtime.status import probe_all, rates
+
+    first = probe_all(urls)
+    started = time.monotonic()
+    time.sleep(interval)
+    second = probe_all(urls)
+    elapsed = time.monotonic() - started
+    data, rows = [], []
+    for before, after in zip(first, second, strict=True):
+        per_s = rates(before.summary, after.summary, elapsed) if before.reachable else {}
+        data.append(after.as_dict(per_s))
+        if not after.reachable:
+            rows.append([after.url, "unreachable", "-", "-", "-", "-", "-", after.error or ""])
+            continue
+        rows.append(
+            [
+                after.url,
+                "ready" if after.ready else "NOT READY",
+                f"{sum(per_s.values()):.0f}",
+                f"{after.summary.records_total:.0f}",
+                f"{sum(after.summary.lag.values()):.0f}" if after.summary.lag else "-",
+                f"{after.summary.dead_letters:.0f}",
+                f"{after.summary.upstream_errors:.0f}",
+                "; ".join(f"{k}: {v}" for k, v in after.failing.items()),
+            ]
+        )
+    headers = ["component", "state", "rec/s", "records", "lag", "dlq", "upstream errors", "why"]
+    emit(data, as_json, table(headers, rows))
+    if not all(s.reachable and s.ready for s in second):
+        raise typer.Exit(1)
 
 
 @app.command("demo")

@@ -25,7 +25,9 @@ from pydantic import SecretStr
 
 from socialstream.runtime.codec import Codec, DecodeError, codec_from_settings
 from socialstream.runtime.consumer import committed_consumer
+from socialstream.runtime.lag import ConsumerLag
 from socialstream.runtime.settings import MonitorJob, SentimentQuery, Settings
+from socialstream.runtime.status import local_summary
 from socialstream.runtime.topics import apply_topics
 from socialstream.simulators.crimson_hexagon import CrimsonHexagonSimulator, MonitorData
 from socialstream.simulators.insightstrack import EventScript, InsightsTrackSimulator
@@ -96,6 +98,18 @@ def watch(
                 tick = time.monotonic()
     finally:
         consumer.close()
+
+
+def health_line(lags: list[tuple[str, ConsumerLag]]) -> str:
+    """Consumer lag of each processor, dead letters, upstream errors and aborted transactions
+    (the metrics every component counts, read from this process)."""
+    summary = local_summary()
+    lag = ", ".join(f"{name} {sum(lag.lags().values())}" for name, lag in lags)
+    return (
+        f"  lag: {lag or '-'} | dead letters {summary.dead_letters:.0f}"
+        f" | upstream errors {summary.upstream_errors:.0f}"
+        f" | aborted transactions {summary.aborted_transactions:.0f}"
+    )
 
 
 def _demo_settings(settings: Settings, urls: dict[str, str]) -> Settings:
@@ -198,7 +212,11 @@ def run_demo(settings: Settings, duration_s: float) -> Counter[str]:
     previous = signal.signal(signal.SIGINT, on_signal)
     previous_term = signal.signal(signal.SIGTERM, on_signal)
 
+    lags: list[tuple[str, ConsumerLag]] = []
+    reports = 0
+
     def report(window: Counter[str], totals: Counter[str]) -> None:
+        nonlocal reports
         seen.clear()
         seen.update(totals)
         cells = [
@@ -206,6 +224,9 @@ def run_demo(settings: Settings, duration_s: float) -> Counter[str]:
             for t, n in zip(TOPICS, names, strict=True)
         ]
         print("  ".join(cells), flush=True)
+        reports += 1
+        if reports % 5 == 0:  # lag asks the cluster: every 5 s is enough
+            print(health_line(lags), flush=True)
 
     errors: list[BaseException] = []
     with ExitStack() as stack:
@@ -237,6 +258,14 @@ def run_demo(settings: Settings, duration_s: float) -> Counter[str]:
             flush=True,
         )
         demo = _demo_settings(settings, urls)
+        lags.extend(
+            (name, ConsumerLag(settings.kafka, group))
+            for name, group in (
+                ("enrichment", demo.enrichment.consumer_group),
+                ("join", demo.sentiment_join.consumer_group),
+                ("writeback", demo.writeback.consumer_group),
+            )
+        )
         sources: list[Source] = [
             TalkwalkerSource(demo, codec),
             InsightsTrackSource(demo, codec),

@@ -46,12 +46,13 @@ class LineStreamSimulator(Simulator):
         plan: FaultPlan | None = None,
         corpus: Callable[[int, int], Iterator[bytes]] = corpus,
         port: int = 0,
+        host: str = "127.0.0.1",
     ) -> None:
         self.token = token
         self.plan = plan or FaultPlan()
         self.corpus = corpus
         app = Starlette(routes=[Route("/stream", self._stream), Route("/ping", self._ping)])
-        self.server = SimulatorServer(app, port=port)
+        self.server = SimulatorServer(app, host=host, port=port)
 
     def _admit(self, request: Request) -> tuple[Response | None, list[Fault]]:
         """Scripted status faults first, then the token: an error response, or None."""

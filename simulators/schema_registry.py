@@ -34,7 +34,7 @@ def _ok(body: Any) -> Response:
 class SchemaRegistrySimulator(Simulator):
     """In-memory registry served on loopback."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
         self._lock = threading.Lock()
         self.schemas: dict[int, str] = {}
         self.subjects: dict[str, list[int]] = {}
@@ -51,7 +51,7 @@ class SchemaRegistrySimulator(Simulator):
                 Route("/config/{subject}", self._config, methods=["GET", "PUT"]),
             ]
         )
-        self.server = SimulatorServer(app, port=port)
+        self.server = SimulatorServer(app, host=host, port=port)
 
     @staticmethod
     def _canonical(schema_str: str) -> str:

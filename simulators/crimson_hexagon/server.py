@@ -76,6 +76,7 @@ class CrimsonHexagonSimulator(Simulator):
         plan: FaultPlan | None = None,
         delay_s: float = 0.0,
         port: int = 0,
+        host: str = "127.0.0.1",
     ) -> None:
         self.data = data or MonitorData()
         self.monitors = {
@@ -92,7 +93,7 @@ class CrimsonHexagonSimulator(Simulator):
         self.lock = threading.Lock()
         self.rate = CallWindow(calls_per_minute, window_s)
         routes = [Route("/api/monitor/{endpoint:path}", self.handle, methods=["GET", "POST"])]
-        self.server = SimulatorServer(Starlette(routes=routes), port=port)
+        self.server = SimulatorServer(Starlette(routes=routes), host=host, port=port)
 
     # --- what a window must contain (for tests) -------------------------------------------
 

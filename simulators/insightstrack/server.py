@@ -68,6 +68,7 @@ class InsightsTrackSimulator(Simulator):
         invalid_user_ids: set[int] | None = None,
         rule_processing_s: float = 0.01,
         port: int = 0,
+        host: str = "127.0.0.1",
     ) -> None:
         self.script = script
         self.token = token
@@ -87,7 +88,7 @@ class InsightsTrackSimulator(Simulator):
             Route(STREAM_PATH, self.stream),
             Route(RULES_PATH, self.rules, methods=["GET", "POST"]),
         ]
-        self.server = SimulatorServer(Starlette(routes=routes), port=port)
+        self.server = SimulatorServer(Starlette(routes=routes), host=host, port=port)
 
     def _authorised(self, request: Request) -> bool:
         return request.headers.get("authorization") == f"Bearer {self.token}"

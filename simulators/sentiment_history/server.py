@@ -136,6 +136,7 @@ class SentimentHistorySimulator(Simulator):
         plan: FaultPlan | None = None,
         delay_s: float = 0.0,
         port: int = 0,
+        host: str = "127.0.0.1",
     ) -> None:
         self.series = series or SentimentSeries()
         self.token = token
@@ -149,7 +150,7 @@ class SentimentHistorySimulator(Simulator):
         self.lock = threading.Lock()
         self.rate = CallWindow(calls_per_minute, window_s)
         routes = [Route("/sentiment/history", self.history)]
-        self.server = SimulatorServer(Starlette(routes=routes), port=port)
+        self.server = SimulatorServer(Starlette(routes=routes), host=host, port=port)
 
     def bucket(self, params: dict[str, Any], start_ms: int) -> dict[str, Any]:
         """The item this API returns for the bucket at `start_ms` of the query `params` (the

@@ -104,6 +104,7 @@ class TalkwalkerSimulator(Simulator):
         credits: int | None = None,
         close_at_end: bool = False,
         port: int = 0,
+        host: str = "127.0.0.1",
         project_id: str = "project-1",
         max_request_bytes: int = MAX_REQUEST_BYTES,
         docs_calls_per_window: int | None = None,
@@ -140,7 +141,7 @@ class TalkwalkerSimulator(Simulator):
             *self.management.routes(),
             *self.docs.routes(),
         ]
-        self.server = SimulatorServer(Starlette(routes=routes), port=port)
+        self.server = SimulatorServer(Starlette(routes=routes), host=host, port=port)
 
     # --- the endpoint --------------------------------------------------------------------
 

@@ -41,6 +41,10 @@ def test_demo_shows_records_flowing(kafka: KafkaSettings, topics: TopicSettings)
         "writeback.results",
     ):
         assert int(counts.get(f"{topics.prefix}{topic}", 0)) > 0, counts
+    health = re.findall(
+        r"lag: enrichment (\d+), join (\d+), writeback (\d+) \| dead letters (\d+)", result.stdout
+    )
+    assert len(health) >= 10, result.stdout[-2000:]  # one every 5 s of the 70
     assert "tw-sim-token" not in result.stdout + result.stderr
     assert "it-sim-token" not in result.stdout + result.stderr
     assert "ch-sim-token" not in result.stdout + result.stderr

@@ -4,8 +4,12 @@ did, /readyz follows the component and Kafka, /healthz answers."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -22,7 +26,12 @@ from socialstream.runtime.topics import apply_topics
 from socialstream.simulators.records import produce, scored_documents
 from socialstream.simulators.talkwalker import Corpus, TalkwalkerSimulator
 from tests.integration.polling_harness import running, settled, wait_for
-from tests.integration.writeback_harness import free_port, settings_for
+from tests.integration.talkwalker_harness import (
+    connector_env,
+    start_connector,
+    wait_for_results,
+)
+from tests.integration.writeback_harness import free_port, ready, settings_for
 
 
 def get(server: HealthServer, path: str) -> tuple[int, bytes]:
@@ -146,3 +155,35 @@ def test_consumer_lag_counts_what_the_group_has_not_read_yet(
     family = next(iter(registry.collect()))
     assert family.name == "socialstream_consumer_lag"
     assert sum(s.value for s in family.samples) == sum(caught_up.values()) + len(later) + 1
+
+
+def test_status_reads_a_running_component_and_names_the_unreachable(
+    kafka: KafkaSettings, topics: TopicSettings, tmp_path: Path
+) -> None:
+    apply_topics(kafka, topics)
+    port, nobody = free_port(), free_port()
+    with TalkwalkerSimulator(Corpus(seed=5, timeframes=200, per_timeframe=500)) as sim:
+        env = {
+            **connector_env(kafka, topics, sim),
+            "SOCIALSTREAM_HEALTH__PORT": str(port),
+            "SOCIALSTREAM_HEALTH__HOST": "127.0.0.1",
+        }
+        process = start_connector(env, tmp_path / "connector.log")
+        try:
+            wait_for(lambda: ready(port), 60, "the connector to be ready")
+            wait_for_results(kafka, topics, 1000, 60, process)
+            result = subprocess.run(
+                [sys.executable, "-m", "socialstream", "status", "--json",
+                 f"http://127.0.0.1:{port}", f"http://127.0.0.1:{nobody}"],
+                capture_output=True, text=True, timeout=60, check=False,
+            )  # fmt: skip
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(30)
+    assert result.returncode == 1, result.stderr  # one of the two is unreachable
+    running_one, missing = json.loads(result.stdout)
+    assert running_one["reachable"] and running_one["ready"], running_one
+    results_topic = f"{topics.prefix}talkwalker.results"
+    assert running_one["records_out"][results_topic] >= 1000
+    assert running_one["records_per_s"][results_topic] > 0  # still streaming
+    assert missing["reachable"] is False and missing["error"]

@@ -1,4 +1,4 @@
-"""The README's configuration reference is the one the settings models generate."""
+"""The README stays in step with the code: configuration reference, quick start, metrics."""
 
 from __future__ import annotations
 
@@ -20,3 +20,13 @@ def test_readme_configuration_reference_is_current() -> None:
 def test_readme_quick_start_is_the_two_commands() -> None:
     text = README.read_text(encoding="utf-8")
     assert "make demo" in text and "make test" in text
+
+
+def test_readme_lists_every_exported_metric() -> None:
+    from socialstream.runtime import metrics
+
+    names = {value._name for value in vars(metrics).values() if hasattr(value, "_name")}
+    names.add("socialstream_consumer_lag")
+    readme = README.read_text()
+    missing = {n for n in names if f"`{n}" not in readme}
+    assert not missing, missing
