@@ -115,8 +115,26 @@ def _hinted(record: dict[str, Any], plan: UnionPlan) -> dict[str, Any]:
 
 def _body(parsed: Any, record: dict[str, Any], plan: UnionPlan | None = None) -> bytes:
     out = io.BytesIO()
-    fastavro.schemaless_writer(out, parsed, _hinted(record, plan) if plan else record)
+    try:
+        fastavro.schemaless_writer(out, parsed, _hinted(record, plan) if plan else record)
+    except UnicodeEncodeError:
+        # JSON may escape half a surrogate pair ("\ud800"), which UTF-8 cannot hold: replace
+        # such halves (U+FFFD) and write again. Only failing records pay for the walk.
+        out = io.BytesIO()
+        scrubbed = _scrub(record)
+        fastavro.schemaless_writer(out, parsed, _hinted(scrubbed, plan) if plan else scrubbed)
     return out.getvalue()
+
+
+def _scrub(value: Any) -> Any:
+    """`value` with every string made UTF-8 encodable (lone surrogates become U+FFFD)."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
 
 
 def _read_body(payload: bytes, writer: Any, reader: Any | None) -> dict[str, Any]:

@@ -11,7 +11,8 @@ import email.utils
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024  # a whole (not streamed) answer: pages, bulk results
+_PIECE = 1024 * 1024  # gzip is inflated at most this much at a time
 
 
 class RateLimit(Protocol):
@@ -51,6 +54,50 @@ class UpstreamHTTPError(UpstreamError):
         if body_excerpt:
             message += f": {body_excerpt}"
         super().__init__(message, status=response.status_code, url=url)
+
+
+class ResponseTooLarge(UpstreamError):
+    """An answer longer than the client's limit (after decompression): cut off, not read."""
+
+
+class _BoundedBody(httpx.SyncByteStream):
+    """A response body inflated here in bounded pieces (a gzip bomb cannot expand in one go)
+    and cut off past `limit` decoded bytes, when the client has one."""
+
+    def __init__(
+        self, inner: httpx.SyncByteStream, gzipped: bool, limit: int | None, url: str
+    ) -> None:
+        self._inner = inner
+        self._gzipped = gzipped
+        self._limit = limit
+        self._url = url
+
+    def __iter__(self) -> Iterator[bytes]:
+        inflater = zlib.decompressobj(zlib.MAX_WBITS | 16) if self._gzipped else None
+        total = 0
+        for raw in self._inner:
+            for piece in _inflate(inflater, raw) if inflater else (raw,):
+                total += len(piece)
+                if self._limit is not None and total > self._limit:
+                    raise ResponseTooLarge(
+                        f"{self._url}: answer longer than {self._limit} bytes, cut off",
+                        url=self._url,
+                    )
+                yield piece
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def _inflate(inflater: Any, data: bytes) -> Iterator[bytes]:
+    try:
+        while data:
+            piece = inflater.decompress(data, _PIECE)
+            if piece:
+                yield piece
+            data = inflater.unconsumed_tail
+    except zlib.error as exc:
+        raise httpx.DecodingError(f"corrupt gzip body: {exc}") from None
 
 
 class UpstreamUnavailable(UpstreamError):
@@ -98,11 +145,13 @@ class RetryingTransport(httpx.BaseTransport):
         policy: RetryPolicy | None = None,
         rate_limit: RateLimit | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        max_body_bytes: int | None = None,
     ) -> None:
         self._inner = inner or httpx.HTTPTransport()
         self._policy = policy or RetryPolicy()
         self._rate_limit = rate_limit
         self._sleep = sleep
+        self._max_body_bytes = max_body_bytes
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         policy = self._policy
@@ -134,7 +183,7 @@ class RetryingTransport(httpx.BaseTransport):
                 self._sleep(delay)
                 continue
             if response.status_code not in policy.retry_statuses or attempt >= policy.max_attempts:
-                return response
+                return self._bounded(response, safe_url)
             retry_after = retry_after_seconds(response.headers.get("retry-after"))
             response.close()
             if retry_after is not None:
@@ -147,6 +196,19 @@ class RetryingTransport(httpx.BaseTransport):
                 extra={"url": safe_url, "attempt": attempt, "delay_s": round(delay, 3)},
             )
             self._sleep(delay)
+
+    def _bounded(self, response: httpx.Response, safe_url: str) -> httpx.Response:
+        """Inflate gzip here, in bounded pieces, and apply the body limit."""
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        gzipped = encoding in ("gzip", "x-gzip")
+        if not gzipped and self._max_body_bytes is None:
+            return response
+        if gzipped:  # decoded here: httpx must not decode it again
+            del response.headers["content-encoding"]
+            response.headers.pop("content-length", None)
+        assert isinstance(response.stream, httpx.SyncByteStream)
+        response.stream = _BoundedBody(response.stream, gzipped, self._max_body_bytes, safe_url)
+        return response
 
     def close(self) -> None:
         self._inner.close()
@@ -162,21 +224,45 @@ def make_client(
     secret_values: Iterable[str] = (),
     verify: Any = True,
     inner: httpx.BaseTransport | None = None,
+    max_body_bytes: int | None = MAX_RESPONSE_BYTES,
 ) -> httpx.Client:
     """An httpx client with the project's timeouts, rate limit, retries and redaction.
 
     `secret_values` (tokens, passwords) are registered for redaction in every log line.
+    `max_body_bytes` cuts off a longer answer (ResponseTooLarge); None for endless streams,
+    which bound each line instead (`linestream.py`).
     """
     secrets.add(*secret_values)
     for name, value in (headers or {}).items():
         if name.lower() == "authorization":
             secrets.add(value.split(" ", 1)[-1])
     transport = RetryingTransport(
-        inner or httpx.HTTPTransport(verify=verify), policy=retry, rate_limit=rate_limit
+        inner or httpx.HTTPTransport(verify=verify),
+        policy=retry,
+        rate_limit=rate_limit,
+        max_body_bytes=max_body_bytes,
     )
     return httpx.Client(
         base_url=base_url, transport=transport, timeout=timeout, headers=headers or {}
     )
+
+
+def read_capped(response: httpx.Response, limit: int) -> bytes:
+    """At most `limit` bytes of a streamed response's body, then close it (error answers of an
+    endless stream's endpoint: never read a hostile body whole)."""
+    parts: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_bytes():
+            parts.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                break
+    except (httpx.HTTPError, UpstreamError):
+        pass  # what was read is all the error there is
+    finally:
+        response.close()
+    return b"".join(parts)[:limit]
 
 
 def raise_for_status(response: httpx.Response) -> httpx.Response:

@@ -19,9 +19,36 @@ import json_repair
 import orjson
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
+LONG_LIMIT = 2**63  # Avro long: every count and time a record holds
+MAX_DEPTH = 512  # no vendor document nests past a dozen levels; Python's parsers recurse
+
 
 class LenientParseError(ValueError):
     """Input that is not JSON even after repair."""
+
+
+def _depth_exceeds(text: str, limit: int) -> bool:
+    """Whether brackets open deeper than `limit` (strings ignored), before a recursive repair."""
+    if text.count("{") + text.count("[") <= limit:
+        return False
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "}]":
+            depth = max(0, depth - 1)
+    return False
 
 
 def loads(raw: bytes | str) -> tuple[Any, bool]:
@@ -35,11 +62,17 @@ def loads(raw: bytes | str) -> tuple[Any, bool]:
         return json.loads(text), False  # what orjson refuses but JSON allows (ints > 64 bit)
     except json.JSONDecodeError:
         pass
+    except RecursionError:  # hostile nesting: orjson stops at 1024 levels, json recurses
+        raise LenientParseError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
     stripped = text.strip()
     if not stripped or stripped[0] not in "{[":
         raise LenientParseError(f"not JSON: starts with {stripped[:20]!r}")
+    if _depth_exceeds(stripped, MAX_DEPTH):
+        raise LenientParseError(f"JSON nested deeper than {MAX_DEPTH} levels")
     try:
         value = json_repair.loads(stripped)
+    except RecursionError:
+        raise LenientParseError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
     except Exception as exc:  # json_repair raises assorted errors on garbage
         raise LenientParseError(f"not JSON even after repair: {exc}") from None
     if not isinstance(value, dict | list) or value in ({}, []):
@@ -52,9 +85,17 @@ def _blank(value: Any) -> bool:
 
 
 def to_int(value: Any) -> int | None:
-    """12, "12", "1,234", 12.0 -> int; blank -> None; anything else -> ValueError."""
-    if type(value) is int:  # the common case, first
+    """12, "12", "1,234", 12.0 -> int; blank -> None; anything else, or a number outside the
+    64-bit range every record field holds (Avro long), -> ValueError."""
+    if type(value) is int and -LONG_LIMIT <= value < LONG_LIMIT:  # the common case, first
         return value
+    number = _to_int(value)
+    if number is not None and not -LONG_LIMIT <= number < LONG_LIMIT:
+        raise ValueError(f"{number} is outside the 64-bit range")
+    return number
+
+
+def _to_int(value: Any) -> int | None:
     if _blank(value):
         return None
     if isinstance(value, bool):
@@ -128,7 +169,7 @@ def to_bool(value: Any) -> bool | None:
 def to_epoch_ms(value: Any) -> int | None:
     """Milliseconds since the epoch from epoch ms/s (number or string), ISO 8601/RFC 3339 or
     Twitter's `Thu Apr 13 17:04:50 +0000 2017`. Naive times are taken as UTC."""
-    if type(value) is int and abs(value) >= 100_000_000_000:  # epoch ms, the common case
+    if type(value) is int and 100_000_000_000 <= abs(value) < LONG_LIMIT:  # epoch ms, usually
         return value
     if _blank(value):
         return None
@@ -136,8 +177,13 @@ def to_epoch_ms(value: Any) -> int | None:
         raise ValueError("a boolean is not a time")
     if isinstance(value, int | float) or (isinstance(value, str) and _numeric(value)):
         number = float(value)
+        if not math.isfinite(number):
+            raise ValueError("not a finite time")
         # Seconds until year 33658 would be ms; values below 1e11 are seconds.
-        return int(number if abs(number) >= 1e11 else number * 1000)
+        ms = int(number if abs(number) >= 1e11 else number * 1000)
+        if not -LONG_LIMIT <= ms < LONG_LIMIT:
+            raise ValueError(f"{ms} ms is outside the 64-bit range")
+        return ms
     if not isinstance(value, str):
         raise ValueError(f"expected a time, got {type(value).__name__}")
     text = value.strip()

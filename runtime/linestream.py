@@ -16,6 +16,7 @@ from enum import StrEnum
 
 import httpx
 
+from socialstream.runtime.httpclient import UpstreamError
 from socialstream.runtime.redaction import redact_text
 
 
@@ -100,7 +101,7 @@ class LineReader:
         except httpx.ReadTimeout:
             stalled = "stalled: no byte within the read timeout"
             self._put(StreamEvent(EventKind.ERROR, pending, stalled, stalled=True))
-        except (httpx.HTTPError, OSError) as exc:
+        except (httpx.HTTPError, OSError, UpstreamError) as exc:
             if not self._stop.is_set():
                 message = redact_text(f"{type(exc).__name__}: {exc}")
                 self._put(StreamEvent(EventKind.ERROR, pending, message))

@@ -43,7 +43,8 @@ class Fault:
     status: int = 503
     retry_after: str | None = None
     split_at: int = 1
-    body: bytes = b"{not json"
+    body: bytes = b"{not json"  # MALFORMED: the line sent
+    status_body: bytes | None = None  # STATUS: a raw body instead of the vendor's error JSON
     seconds: float = 0.0
     fired: bool = False
 
@@ -135,6 +136,8 @@ async def stream_lines(
 
 def status_response(fault: Fault) -> Response:
     headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+    if fault.status_body is not None:
+        return Response(fault.status_body, status_code=fault.status, headers=headers)
     return JSONResponse(
         {"status_code": str(fault.status), "status_message": "scripted fault"},
         status_code=fault.status,

@@ -8,7 +8,6 @@ the rules the 422 named, so the valid ones still get added, and reports the inva
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -20,6 +19,7 @@ from typing import Any
 import httpx
 
 from socialstream.runtime.httpclient import RetryPolicy, UpstreamHTTPError, make_client
+from socialstream.runtime.lenient import LenientParseError, loads
 from socialstream.runtime.ratelimit import SlidingWindowLimiter
 from socialstream.runtime.settings import InsightsTrackSettings
 
@@ -130,7 +130,12 @@ class RulesClient:
         response = self._send("GET")
         if response.status_code != 200:
             raise UpstreamHTTPError(response, response.text[:300])
-        return {str(rule["value"]) for rule in response.json().get("rules", [])}
+        rules = _json_object(response).get("rules")
+        return {
+            str(rule["value"])
+            for rule in (rules if isinstance(rules, list) else [])
+            if isinstance(rule, dict) and rule.get("value") is not None
+        }
 
     def add(self, values: list[str]) -> tuple[list[str], dict[str, str]]:
         """Add a batch (<= 1000): (added, {invalid rule: reason})."""
@@ -166,10 +171,23 @@ class RulesClient:
         return values
 
 
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    """The answer as a JSON object, read leniently; anything else is a clear RulesError."""
+    try:
+        value, _ = loads(response.content)
+    except LenientParseError as exc:
+        raise RulesError(f"the rules API answered something that is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise RulesError("the rules API answered JSON that is not an object")
+    return value
+
+
 def _invalid_rules(response: httpx.Response) -> dict[str, str]:
     try:
-        details = response.json().get("details", [])
-    except json.JSONDecodeError:
+        details = _json_object(response).get("details", [])
+    except RulesError:
+        return {}
+    if not isinstance(details, list):
         return {}
     named = {}
     for detail in details:

@@ -176,6 +176,7 @@ class InsightsTrackSource(SingleWriterConnector):
             timeout=httpx.Timeout(10.0, read=self.it.stall_timeout_s),
             headers={"Authorization": f"Bearer {token}"},
             secret_values=[token],
+            max_body_bytes=None,  # an endless stream: each line is bounded instead
         )
         path = (
             f"/stream/insightstrack/accounts/{self.it.account}/publishers/twitter/"

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from socialstream.connectors.monitors.endpoints import Endpoint, Shape
-from socialstream.runtime.lenient import LenientStr, VendorModel, to_epoch_ms
+from socialstream.runtime.lenient import LONG_LIMIT, LenientStr, VendorModel, to_epoch_ms
 
 DAY_MS = 86_400_000
 
@@ -49,12 +49,19 @@ def day_ms(day: date) -> int:
 
 
 def _entry_window(entry: dict[str, Any]) -> tuple[int, int]:
-    start = to_epoch_ms(entry.get("startDate") or entry.get("date"))
+    try:
+        start = to_epoch_ms(entry.get("startDate") or entry.get("date"))
+        end_value = entry.get("endDate")
+        end = to_epoch_ms(end_value) if end_value else None
+    except ValueError as exc:  # not a time the vendor could mean
+        raise MonitorResponseError(f"an entry's dates are not times: {exc}") from None
     if start is None:
         raise MonitorResponseError("an entry has neither startDate nor date")
-    end = to_epoch_ms(entry.get("endDate")) if entry.get("endDate") else start + DAY_MS
-    if end is None or end <= start:
+    end = end if end is not None else start + DAY_MS
+    if end <= start:
         raise MonitorResponseError(f"an entry's endDate is not after its start ({start})")
+    if end >= LONG_LIMIT:
+        raise MonitorResponseError(f"an entry's window ends past the 64-bit range ({end})")
     return start, end
 
 

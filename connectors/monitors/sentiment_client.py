@@ -8,6 +8,7 @@ Items are validated one by one, so one bad bucket does not cost the page.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
@@ -27,6 +28,8 @@ from socialstream.runtime.lenient import LenientParseError, loads, to_count
 from socialstream.runtime.ratelimit import SlidingWindowLimiter
 from socialstream.runtime.redaction import redact_text
 from socialstream.runtime.settings import SentimentSettings
+
+log = logging.getLogger(__name__)
 
 COST_A_CALL = 5
 PATH = "/sentiment/history"
@@ -146,7 +149,11 @@ class SentimentClient:
             except (ValidationError, ValueError, TypeError) as exc:
                 reason = f"invalid bucket: {str(exc).splitlines()[0][:300]}"
                 invalid.append((str(raw).encode(), reason))
-        status = Status.model_validate(body.get("status") or {})
+        try:
+            status = Status.model_validate(body.get("status") or {})
+        except ValidationError as exc:  # a broken status must not cost the page's buckets
+            log.warning("unreadable status in a sentiment page, ignored: %s", _first_line(exc))
+            status = Status()
         pagination = body.get("pagination") if isinstance(body.get("pagination"), dict) else {}
         assert isinstance(pagination, dict)
         next_cursor = pagination.get("next") or None
@@ -159,3 +166,7 @@ class SentimentClient:
             deprecation=status.api_deprecation_notice,
             raw=body,
         )
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__

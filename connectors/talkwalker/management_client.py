@@ -16,6 +16,7 @@ import httpx
 
 from socialstream.connectors.talkwalker.errors import lookup
 from socialstream.runtime.httpclient import RetryPolicy, UpstreamError, make_client
+from socialstream.runtime.lenient import loads
 from socialstream.runtime.ratelimit import SlidingWindowLimiter
 from socialstream.runtime.settings import TalkwalkerSettings
 
@@ -112,8 +113,8 @@ class ManagementClient:
                 backoff = min(backoff * 2, 30.0)
                 continue
             try:
-                payload = response.json()
-            except ValueError:
+                payload, _ = loads(response.content)
+            except ValueError:  # LenientParseError: not JSON, even repaired
                 payload = {}
             payload = payload if isinstance(payload, dict) else {}
             code = str(payload.get("status_code", "0" if response.is_success else ""))

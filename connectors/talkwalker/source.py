@@ -19,7 +19,6 @@ How exactly-once works here:
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import re
@@ -53,7 +52,12 @@ from socialstream.runtime.codec import Codec, codec_from_settings
 from socialstream.runtime.connector import LeaseLost, SingleWriterConnector, StopConnector
 from socialstream.runtime.consumer import end_offsets, read_to_end
 from socialstream.runtime.dlq import DeadLetterWriter
-from socialstream.runtime.httpclient import RetryPolicy, make_client, retry_after_seconds
+from socialstream.runtime.httpclient import (
+    RetryPolicy,
+    make_client,
+    read_capped,
+    retry_after_seconds,
+)
 from socialstream.runtime.lease import SingleWriterLease
 from socialstream.runtime.lenient import LenientParseError, loads
 from socialstream.runtime.linestream import EventKind, LineReader
@@ -67,6 +71,7 @@ from socialstream.runtime.settings import Settings, TalkwalkerSettings
 log = logging.getLogger(__name__)
 
 COMPONENT = "talkwalker"
+ERROR_BODY_BYTES = 64 * 1024  # an error answer's body is read this far, no further
 RESULTS = "talkwalker.results"
 CONTROL = "talkwalker.control"
 ERRORS = "talkwalker.errors"
@@ -257,6 +262,7 @@ class TalkwalkerSource(SingleWriterConnector):
             timeout=timeout,
             headers=headers,
             secret_values=[self.tw.access_token.get_secret_value()],
+            max_body_bytes=None,  # an endless stream: each line is bounded instead
         )
         attempt = 0
         with client:
@@ -334,14 +340,11 @@ class TalkwalkerSource(SingleWriterConnector):
 
     def _http_error(self, response: httpx.Response) -> float | None:
         """Record an error answer, act on its code; returns how long to wait (None: backoff)."""
-        try:
-            body = response.read()
-        finally:
-            response.close()
+        body = read_capped(response, ERROR_BODY_BYTES)
         code: str | None = None
         vendor_message: str | None = None
         try:
-            data = json.loads(body)
+            data, _ = loads(body)
             if isinstance(data, dict):
                 code = str(data.get("status_code")) if data.get("status_code") is not None else None
                 vendor_message = data.get("status_message")

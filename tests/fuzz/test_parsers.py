@@ -1,0 +1,345 @@
+"""Property-based tests of every parser that reads untrusted bytes: the lenient JSON reader, the
+Talkwalker chunk line, the InsightsTrack event line, the pollers' JSON bodies and the Avro
+decoder. Whatever the input, each either gives a value the next step can use (a record that
+encodes) or rejects it with its own explained error; nothing else escapes, nothing hangs.
+
+`HYPOTHESIS_PROFILE=campaign` runs the long campaign (outside CI); the default profile runs
+1,000 examples a parser.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import string
+from datetime import date
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from socialstream.connectors.insightstrack.models import (
+    EventError,
+    SummaryEvent,
+    TweetEvent,
+    parse_event,
+)
+from socialstream.connectors.insightstrack.records import summary_record, tweet_record
+from socialstream.connectors.insightstrack.source import event_id
+from socialstream.connectors.monitors.endpoints import ENDPOINTS
+from socialstream.connectors.monitors.monitor_models import MonitorResponseError, split_windows
+from socialstream.connectors.monitors.monitor_records import metric_record
+from socialstream.connectors.monitors.sentiment_client import SentimentClient
+from socialstream.connectors.monitors.sentiment_source import page_outgoing
+from socialstream.connectors.talkwalker.models import (
+    ChunkError,
+    ControlChunk,
+    ErrorChunk,
+    ResultChunk,
+    parse_chunk,
+)
+from socialstream.connectors.talkwalker.records import (
+    chunk_error_record,
+    control_record,
+    document_id,
+    result_record,
+)
+from socialstream.runtime.codec import DecodeError, SingleObjectCodec
+from socialstream.runtime.lenient import LenientParseError, loads
+from socialstream.runtime.settings import SentimentQuery
+
+settings.register_profile(
+    "ci", max_examples=1000, deadline=2000, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "campaign", max_examples=20_000, deadline=5000, suppress_health_check=list(HealthCheck)
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+codec = SingleObjectCodec()
+
+# --- strategies -------------------------------------------------------------------------------
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=30),
+    st.sampled_from(["", "null", "N/A", "1e400", "-1", "2024-02-30T25:61:00Z", "1700000000000"]),
+)
+json_values = st.recursive(
+    scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=5),
+        st.dictionaries(st.text(string.ascii_letters + "_", max_size=12), children, max_size=6),
+    ),
+    max_leaves=30,
+)
+
+
+def shaped(fields: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """Objects with the vendor's field names, each present or not, each a plausible or a wild
+    value: most inputs get past the first check and exercise the deep validation."""
+    return st.fixed_dictionaries(
+        {}, optional={k: st.one_of(v, json_values) for k, v in fields.items()}
+    )
+
+
+timestamps = st.one_of(
+    st.integers(min_value=-(2**63), max_value=2**63),
+    st.sampled_from(["2024-03-01T10:00:00Z", "2024-03-01", "1709287200000", "yesterday"]),
+)
+talkwalker_result = shaped(
+    {
+        "data": shaped(
+            {
+                "url": st.text(max_size=40),
+                "title": st.text(max_size=20),
+                "content": st.text(max_size=40),
+                "published": timestamps,
+                "indexed": timestamps,
+                "lang": st.text(max_size=5),
+                "sentiment": st.integers(-10, 10),
+                "reach": st.integers(-1, 2**64),
+                "engagement": st.integers(-1, 2**64),
+                "world_data": shaped({"country": st.text(max_size=5), "latitude": st.floats()}),
+                "tokens_title": st.lists(st.text(max_size=8), max_size=4),
+            }
+        ),
+        "matched": shaped({"rule_id": st.text(max_size=8), "stream_id": st.text(max_size=8)}),
+        "highlighted_data": st.lists(shaped({"title": st.text(max_size=10)}), max_size=2),
+    }
+)
+chunks = st.one_of(
+    shaped(
+        {
+            "chunk_type": st.sampled_from(["CT_RESULT", "ct_result", " CT_RESULT "]),
+            "chunk_result": st.one_of(st.lists(talkwalker_result, max_size=3), talkwalker_result),
+        }
+    ),
+    shaped(
+        {
+            "chunk_type": st.just("CT_CONTROL"),
+            "chunk_control": shaped(
+                {
+                    "timeframe_start": timestamps,
+                    "timeframe_end": timestamps,
+                    "stream": st.lists(
+                        shaped(
+                            {"id": st.text(max_size=5), "usage": st.integers(), "reset": timestamps}
+                        ),
+                        max_size=3,
+                    ),
+                }
+            ),
+        }
+    ),
+    shaped(
+        {
+            "chunk_type": st.just("CT_ERROR"),
+            "chunk_error": shaped(
+                {"status_code": st.text(max_size=4), "status_message": st.text(max_size=20)}
+            ),
+        }
+    ),
+    json_values,
+)
+tweet = shaped(
+    {
+        "id_str": st.text(max_size=20),
+        "id": st.integers(-(2**70), 2**70),
+        "text": st.text(max_size=40),
+        "created_at": st.sampled_from(["Wed Oct 10 20:19:24 +0000 2018", "nonsense", ""]),
+        "user": shaped({"id_str": st.text(max_size=10), "screen_name": st.text(max_size=10)}),
+        "entities": shaped({"hashtags": st.lists(shaped({"text": st.text(max_size=8)}))}),
+    }
+)
+events = st.one_of(
+    shaped(
+        {
+            "tweet_event": shaped(
+                {"create": shaped({"tweet": tweet, "tweet_id": st.text(max_size=20)})}
+            )
+        }
+    ),
+    shaped(
+        {
+            "summary_event": shaped(
+                {
+                    "tweet_id": st.text(max_size=20),
+                    "window_end": timestamps,
+                    "metrics": shaped(
+                        {"impressions": shaped({"total": st.integers(), "unique": st.integers()})}
+                    ),
+                }
+            )
+        }
+    ),
+    shaped({"user_event": shaped({"action": shaped({"type": st.text(max_size=10)})})}),
+    json_values,
+)
+
+
+def mangled(value: st.SearchStrategy[Any]) -> st.SearchStrategy[bytes]:
+    """Serialised, then perhaps cut short or salted with garbage: how lines arrive broken."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> bytes:
+        raw = json.dumps(draw(value)).encode()
+        how = draw(st.sampled_from(["whole", "cut", "salt", "bytes"]))
+        if how == "cut":
+            raw = raw[: draw(st.integers(0, len(raw)))]
+        elif how == "salt":
+            at = draw(st.integers(0, len(raw)))
+            raw = raw[:at] + draw(st.binary(max_size=8)) + raw[at:]
+        elif how == "bytes":
+            raw = draw(st.binary(max_size=200))
+        return raw
+
+    return build()
+
+
+# --- the parsers ------------------------------------------------------------------------------
+
+
+@given(mangled(json_values))
+def test_lenient_json_gives_a_value_or_says_why_not(raw: bytes) -> None:
+    try:
+        value, repaired = loads(raw)
+    except LenientParseError as exc:
+        assert str(exc)
+        return
+    assert isinstance(repaired, bool)
+    json.dumps(value)  # plain JSON data
+
+
+@given(mangled(chunks))
+def test_a_talkwalker_line_becomes_records_or_a_dead_letter_reason(raw: bytes) -> None:
+    try:
+        chunk = parse_chunk(loads(raw)[0])
+    except (LenientParseError, ChunkError) as exc:
+        assert str(exc)  # the reason the dead letter carries
+        return
+    topic = "talkwalker.results"
+    if isinstance(chunk, ResultChunk):
+        for body in chunk.chunk_result:
+            assert len(document_id(body.data.url)) == 64
+            codec.encode("talkwalker_result", result_record(body, 1_700_000_000_000), topic)
+    elif isinstance(chunk, ControlChunk):
+        codec.encode("talkwalker_control", control_record(chunk.chunk_control), topic)
+    else:
+        assert isinstance(chunk, ErrorChunk)
+        record = chunk_error_record(chunk.chunk_error, "reason", "s", None)
+        codec.encode("talkwalker_error", record, topic)
+
+
+@given(mangled(events))
+def test_an_insightstrack_line_becomes_a_record_or_a_dead_letter_reason(raw: bytes) -> None:
+    try:
+        event = parse_event(loads(raw)[0])
+    except (LenientParseError, EventError) as exc:
+        assert str(exc)
+        return
+    assert event_id(event)
+    if isinstance(event, TweetEvent):
+        codec.encode(
+            "insightstrack_tweet", tweet_record(event.tweet_event.create), "insightstrack.tweets"
+        )
+    elif isinstance(event, SummaryEvent):
+        codec.encode("insightstrack_summary", summary_record(event.summary_event), "x")
+
+
+sentiment_bodies = shaped(
+    {
+        "items": st.lists(
+            shaped(
+                {
+                    "date": timestamps,
+                    "positive": st.one_of(st.integers(), st.floats()),
+                    "negative": st.integers(),
+                    "neutral": st.integers(),
+                    "total": st.integers(),
+                }
+            ),
+            max_size=4,
+        ),
+        "requestedInterval": st.one_of(st.integers(), st.text(max_size=4)),
+        "pagination": shaped({"next": st.text(max_size=10)}),
+        "status": shaped({"cost": st.integers(), "apiDeprecationNotice": json_values}),
+    }
+)
+
+
+@given(sentiment_bodies)
+def test_a_sentiment_page_gives_buckets_and_explained_invalid_items(body: dict[str, Any]) -> None:
+    page = SentimentClient._parse(body)
+    for raw, reason in page.invalid:
+        assert isinstance(raw, bytes) and reason.startswith("invalid bucket")
+    query = SentimentQuery(name="q", interval="1h", keywords=["acme"])
+    for outgoing in page_outgoing(query, page):
+        codec.encode("sentiment_bucket", outgoing.record, "sentiment.history")
+
+
+monitor_entries = st.lists(
+    st.one_of(
+        shaped({"startDate": timestamps, "endDate": timestamps, "date": timestamps,
+                "numberOfDocuments": st.integers()}),
+        json_values,
+    ),
+    max_size=4,
+)  # fmt: skip
+
+
+@given(st.sampled_from(sorted(ENDPOINTS)), st.dictionaries(st.text(max_size=12), json_values),
+       monitor_entries)  # fmt: skip
+def test_a_monitor_body_gives_metric_records_or_an_explained_error(
+    metric: str, body: dict[str, Any], entries: list[Any]
+) -> None:
+    endpoint = ENDPOINTS[metric]
+    if endpoint.list_field is not None:
+        body = {**body, endpoint.list_field: entries}
+    try:
+        windows = split_windows(endpoint, 101, body, date(2024, 3, 1), date(2024, 3, 8), "DAILY")
+    except MonitorResponseError as exc:
+        assert str(exc)
+        return
+    for window in windows:
+        codec.encode("monitor_metric", metric_record(window, 1_700_000_000_000), "monitor.metrics")
+
+
+valid_records = st.sampled_from(
+    [
+        codec.encode(
+            "checkpoint",
+            {"component": "c", "key": "k", "position": "{}", "written_at": 1},
+        ),
+    ]
+)
+
+
+@st.composite
+def avro_inputs(draw: st.DrawFn) -> bytes:
+    """Bytes that reach the Avro reader: a known schema's header, then a body that is random,
+    or a valid body cut short or with bytes flipped."""
+    header = draw(st.sampled_from(sorted({fp for fp in codec._schemas.fingerprints.values()})))
+    how = draw(st.sampled_from(["random", "cut", "flip", "raw"]))
+    if how == "raw":
+        return draw(st.binary(max_size=300))
+    if how == "random":
+        return b"\xc3\x01" + header + draw(st.binary(max_size=300))
+    valid = draw(valid_records)
+    if how == "cut":
+        return valid[: draw(st.integers(0, len(valid)))]
+    at = draw(st.integers(10, len(valid) - 1))
+    return valid[:at] + bytes([draw(st.integers(0, 255))]) + valid[at + 1 :]
+
+
+@given(avro_inputs())
+def test_the_avro_decoder_rejects_untrusted_bytes_with_a_decode_error(raw: bytes) -> None:
+    try:
+        decoded = codec.decode(raw)
+    except DecodeError as exc:
+        assert str(exc)
+        return
+    assert isinstance(decoded.value, dict)
