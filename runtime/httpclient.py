@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import ssl
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -214,6 +215,15 @@ class RetryingTransport(httpx.BaseTransport):
         self._inner.close()
 
 
+def _verify(ca_file: str | None) -> ssl.SSLContext | bool:
+    if ca_file is None:
+        return True
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"cannot load the CA bundle {ca_file}: {exc}") from None
+
+
 def make_client(
     base_url: str = "",
     *,
@@ -222,13 +232,14 @@ def make_client(
     timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
     headers: dict[str, str] | None = None,
     secret_values: Iterable[str] = (),
-    verify: Any = True,
+    ca_file: str | None = None,
     inner: httpx.BaseTransport | None = None,
     max_body_bytes: int | None = MAX_RESPONSE_BYTES,
 ) -> httpx.Client:
     """An httpx client with the project's timeouts, rate limit, retries and redaction.
 
     `secret_values` (tokens, passwords) are registered for redaction in every log line.
+    `ca_file` replaces the system's CAs for the server's certificate.
     `max_body_bytes` cuts off a longer answer (ResponseTooLarge); None for endless streams,
     which bound each line instead (`linestream.py`).
     """
@@ -237,7 +248,7 @@ def make_client(
         if name.lower() == "authorization":
             secrets.add(value.split(" ", 1)[-1])
     transport = RetryingTransport(
-        inner or httpx.HTTPTransport(verify=verify),
+        inner or httpx.HTTPTransport(verify=_verify(ca_file)),
         policy=retry,
         rate_limit=rate_limit,
         max_body_bytes=max_body_bytes,

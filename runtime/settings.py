@@ -159,7 +159,17 @@ class LogSettings(BaseModel):
         return value.upper() if isinstance(value, str) else value
 
 
-class TalkwalkerSettings(BaseModel):
+class UpstreamSettings(BaseModel):
+    """What every upstream API's section has: how its TLS certificate is checked."""
+
+    ca_file: str | None = Field(
+        default=None,
+        description="PEM bundle of the CAs trusted for this API's TLS certificate, instead of "
+        "the system's (a TLS-inspecting proxy, a private endpoint). Unset: the system's CAs.",
+    )
+
+
+class TalkwalkerSettings(UpstreamSettings):
     """The Talkwalker streaming source (`socialstream run talkwalker`)."""
 
     base_url: str = Field(
@@ -220,7 +230,7 @@ class TalkwalkerSettings(BaseModel):
     )
 
 
-class InsightsTrackSettings(BaseModel):
+class InsightsTrackSettings(UpstreamSettings):
     """The InsightsTrack source (`socialstream run insightstrack`) and its rules API."""
 
     base_url: str = Field(default="https://data-api.x.com", description="InsightsTrack base URL.")
@@ -327,7 +337,7 @@ class MonitorJob(BaseModel):
     )
 
 
-class MonitorsSettings(BaseModel):
+class MonitorsSettings(UpstreamSettings):
     """The Crimson Hexagon monitor poller (`socialstream run monitors`)."""
 
     base_url: str = Field(
@@ -384,7 +394,7 @@ class SentimentQuery(BaseModel):
         return {k: v for k, v in params.items() if v not in (None, [])}
 
 
-class SentimentSettings(BaseModel):
+class SentimentSettings(UpstreamSettings):
     """The sentiment-history poller (`socialstream run sentiment`)."""
 
     base_url: str = Field(default="https://api.example.com", description="API base URL.")

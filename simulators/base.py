@@ -169,7 +169,14 @@ class CallWindow:
 class SimulatorServer:
     """Serve a Starlette app on a free loopback port in a background thread."""
 
-    def __init__(self, app: Starlette, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        app: Starlette,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: tuple[str, str] | None = None,
+    ) -> None:
+        """`tls`: (certificate chain, private key) PEM files to serve HTTPS with."""
         self.app = app
         self.calls: list[Call] = []
         self._calls_lock = threading.Lock()
@@ -180,13 +187,22 @@ class SimulatorServer:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
         self.host, self.port = self._socket.getsockname()[:2]
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+        self.scheme = "https" if tls else "http"
+        certfile, keyfile = tls or (None, None)
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            ssl_certfile=certfile,
+            ssl_keyfile=keyfile,
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name="simulator", daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def _run(self) -> None:
         self._server.run(sockets=[self._socket])

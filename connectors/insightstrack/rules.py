@@ -96,6 +96,7 @@ class RulesClient:
             retry=RetryPolicy(max_attempts=1),  # every attempt must pass the limiter
             headers={"Authorization": f"Bearer {token}"},
             secret_values=[token],
+            ca_file=settings.ca_file,
             inner=transport,
         )
         self._path = (

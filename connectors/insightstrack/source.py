@@ -42,7 +42,7 @@ from socialstream.runtime.codec import Codec, codec_from_settings
 from socialstream.runtime.connector import SingleWriterConnector, StopConnector
 from socialstream.runtime.consumer import end_offsets, read_to_end
 from socialstream.runtime.dlq import DeadLetterWriter
-from socialstream.runtime.httpclient import RetryPolicy, make_client
+from socialstream.runtime.httpclient import RetryPolicy, UpstreamError, make_client
 from socialstream.runtime.lease import SingleWriterLease
 from socialstream.runtime.lenient import LenientParseError, loads
 from socialstream.runtime.linestream import EventKind, LineReader
@@ -176,6 +176,7 @@ class InsightsTrackSource(SingleWriterConnector):
             timeout=httpx.Timeout(10.0, read=self.it.stall_timeout_s),
             headers={"Authorization": f"Bearer {token}"},
             secret_values=[token],
+            ca_file=self.it.ca_file,
             max_body_bytes=None,  # an endless stream: each line is bounded instead
         )
         path = (
@@ -191,7 +192,7 @@ class InsightsTrackSource(SingleWriterConnector):
                 self.stats["connections"] += 1
                 try:
                     response = client.send(client.build_request("GET", path), stream=True)
-                except httpx.HTTPError as exc:
+                except (httpx.HTTPError, UpstreamError) as exc:  # refused, TLS, DNS, timeout
                     gap_reason = gap_reason or f"connect failed: {type(exc).__name__}"
                     failures["network"] += 1
                     self._sleep(self._wait("network", failures["network"]))

@@ -69,6 +69,7 @@ class MonitorClient:
             rate_limit=self.limiter,
             retry=retry or RetryPolicy(max_attempts=6, backoff_max_s=60.0),
             secret_values=[self._token],
+            ca_file=settings.ca_file,
             inner=transport,
         )
 

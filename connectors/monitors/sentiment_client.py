@@ -83,6 +83,7 @@ class SentimentClient:
             retry=retry or RetryPolicy(max_attempts=6, backoff_max_s=60.0),
             headers={"Authorization": f"Bearer {token}", "X-Api-Version": settings.api_version},
             secret_values=[token],
+            ca_file=settings.ca_file,
             inner=transport,
         )
 

@@ -72,6 +72,7 @@ class ManagementClient:
             settings.base_url,
             retry=RetryPolicy(max_attempts=1),  # every attempt must pass the limiter
             secret_values=[token],
+            ca_file=settings.ca_file,
             inner=transport,
         )
         self._limiters: dict[str, SlidingWindowLimiter] = {}

@@ -54,6 +54,7 @@ from socialstream.runtime.consumer import end_offsets, read_to_end
 from socialstream.runtime.dlq import DeadLetterWriter
 from socialstream.runtime.httpclient import (
     RetryPolicy,
+    UpstreamError,
     make_client,
     read_capped,
     retry_after_seconds,
@@ -262,6 +263,7 @@ class TalkwalkerSource(SingleWriterConnector):
             timeout=timeout,
             headers=headers,
             secret_values=[self.tw.access_token.get_secret_value()],
+            ca_file=self.tw.ca_file,
             max_body_bytes=None,  # an endless stream: each line is bounded instead
         )
         attempt = 0
@@ -274,7 +276,7 @@ class TalkwalkerSource(SingleWriterConnector):
                 try:
                     request = client.build_request("GET", self._path(), params=self._params())
                     response = client.send(request, stream=True)
-                except httpx.HTTPError as exc:
+                except (httpx.HTTPError, UpstreamError) as exc:  # refused, TLS, DNS, timeout
                     self._transport_error(f"connect failed: {type(exc).__name__}: {exc}")
                     attempt += 1
                     self._sleep(self._backoff(attempt))

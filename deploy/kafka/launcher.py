@@ -114,16 +114,48 @@ def _cluster_id() -> str:
             return cluster_id
 
 
-def server_properties(data_dir: Path, port: int, controller_port: int) -> str:
+@dataclass(frozen=True)
+class SecureListener:
+    """A SASL_SSL listener (SASL PLAIN over TLS) beside the plaintext one, to test clients
+    against a secured cluster: `keystore` is a PEM file with the broker's key and certificate
+    chain, `users` the accepted user names and passwords."""
+
+    port: int
+    keystore: Path
+    users: dict[str, str]
+
+    def properties(self) -> list[str]:
+        users = " ".join(f'user_{name}="{password}"' for name, password in self.users.items())
+        prefix = "listener.name.sasl_ssl"
+        return [
+            "sasl.enabled.mechanisms=PLAIN",
+            f"{prefix}.plain.sasl.jaas.config="
+            f"org.apache.kafka.common.security.plain.PlainLoginModule required {users};",
+            f"{prefix}.ssl.keystore.type=PEM",
+            f"{prefix}.ssl.keystore.location={self.keystore}",
+        ]
+
+
+def server_properties(
+    data_dir: Path, port: int, controller_port: int, secure: SecureListener | None = None
+) -> str:
+    listeners = f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}"
+    advertised = f"PLAINTEXT://127.0.0.1:{port}"
+    protocols = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+    if secure is not None:
+        listeners += f",SASL_SSL://127.0.0.1:{secure.port}"
+        advertised += f",SASL_SSL://127.0.0.1:{secure.port}"
+        protocols += ",SASL_SSL:SASL_SSL"
     return "\n".join(
         [
             "process.roles=broker,controller",
             "node.id=1",
             f"controller.quorum.bootstrap.servers=127.0.0.1:{controller_port}",
-            f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+            f"listeners={listeners}",
+            f"advertised.listeners={advertised}",
             "controller.listener.names=CONTROLLER",
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            f"listener.security.protocol.map={protocols}",
+            *(secure.properties() if secure is not None else []),
             "inter.broker.listener.name=PLAINTEXT",
             f"log.dirs={data_dir / 'log'}",
             "num.partitions=1",
@@ -156,12 +188,18 @@ class KafkaBroker:
     controller_port: int
     pid: int | None = None
     _process: subprocess.Popen[bytes] | None = None
+    secure: SecureListener | None = None
 
     @classmethod
-    def create(cls, data_dir: Path | None = None, port: int | None = None) -> KafkaBroker:
+    def create(
+        cls,
+        data_dir: Path | None = None,
+        port: int | None = None,
+        secure: SecureListener | None = None,
+    ) -> KafkaBroker:
         directory = data_dir or Path(tempfile.mkdtemp(prefix="socialstream-kafka-"))
         directory.mkdir(parents=True, exist_ok=True)
-        return cls(directory, port or free_port(), free_port())
+        return cls(directory, port or free_port(), free_port(), secure=secure)
 
     @property
     def bootstrap_servers(self) -> str:
@@ -190,7 +228,9 @@ class KafkaBroker:
         """
         lib = ensure_jars()
         config = self.data_dir / "server.properties"
-        config.write_text(server_properties(self.data_dir, self.port, self.controller_port))
+        config.write_text(
+            server_properties(self.data_dir, self.port, self.controller_port, self.secure)
+        )
         if not (self.data_dir / "log" / "meta.properties").exists():
             self._format(lib, config)
         with self.log_file.open("ab") as out:

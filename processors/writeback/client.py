@@ -131,6 +131,7 @@ class DocumentsClient:
             retry=RetryPolicy(max_attempts=1),
             timeout=writeback.request_timeout_s,
             secret_values=[token],
+            ca_file=talkwalker.ca_file,
             inner=transport,
         )
         self.requests = 0

@@ -105,6 +105,7 @@ class TalkwalkerSimulator(Simulator):
         close_at_end: bool = False,
         port: int = 0,
         host: str = "127.0.0.1",
+        tls: tuple[str, str] | None = None,
         project_id: str = "project-1",
         max_request_bytes: int = MAX_REQUEST_BYTES,
         docs_calls_per_window: int | None = None,
@@ -141,7 +142,7 @@ class TalkwalkerSimulator(Simulator):
             *self.management.routes(),
             *self.docs.routes(),
         ]
-        self.server = SimulatorServer(Starlette(routes=routes), host=host, port=port)
+        self.server = SimulatorServer(Starlette(routes=routes), host=host, port=port, tls=tls)
 
     # --- the endpoint --------------------------------------------------------------------
 
