@@ -68,5 +68,6 @@ def test_a_gzip_bomb_line_deep_nesting_and_a_huge_error_body_are_cut_off(
     )
     http_errors = [e for e in seen.errors if e["origin"] == "HTTP"]
     assert len(http_errors) == 1 and "503" in str(http_errors[0])
+    print(f"connector peak RSS {peak:.0f} MB")  # for the record (pytest -s)
     # 100 MB arrived twice; the connector never held either whole.
     assert peak < 250, f"peak RSS {peak:.0f} MB"
