@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 DEMO_DURATION ?= 0
 
-.PHONY: install demo test lint typecheck unit integration deploy-check fuzz-campaign bench kafka-up kafka-down kafka-status lock readme clean
+.PHONY: install demo test lint typecheck unit integration test-chaos deploy-check fuzz-campaign bench kafka-up kafka-down kafka-status lock readme clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is needed"; exit 1; }
@@ -37,6 +37,10 @@ unit: $(STAMP)
 
 integration: $(STAMP)
 	$(BIN)/pytest -m integration $(PYTEST_ARGS)
+
+# Fault injection: random SIGKILLs, a broker restart, network cuts (also part of `make test`).
+test-chaos: $(STAMP)
+	$(BIN)/pytest -m chaos -s $(PYTEST_ARGS)
 
 # The long fuzz campaign (20,000 examples a parser; CI runs 1,000 as part of `make test`).
 fuzz-campaign: $(STAMP)

@@ -9,11 +9,14 @@ internal (changelog and repartition) topics.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from confluent_kafka import KafkaError, KafkaException
 from opentelemetry import propagate, trace
 from quixstreams import Application, message_context
 from quixstreams.dataframe import StreamingDataFrame
@@ -22,12 +25,16 @@ from quixstreams.models.serializers import SerializationContext, Serializer
 from socialstream.runtime.codec import Codec
 from socialstream.runtime.dlq import DLQ_SCHEMA, dead_letter_record
 from socialstream.runtime.metrics import DEAD_LETTERS
+from socialstream.runtime.redaction import redact_text
 from socialstream.runtime.settings import Settings
 from socialstream.runtime.shutdown import on_terminate
 from socialstream.runtime.topics import find_topic, topic_name
 from socialstream.schemas import full_name
 
 HeaderList = list[tuple[str, str | bytes]]
+
+
+log = logging.getLogger(__name__)
 
 
 def application(
@@ -86,14 +93,83 @@ def standard_headers(
     return headers + (extra or [])
 
 
-def run_application(app: Application, grace_s: float | None = None) -> None:
-    """`app.run()`. In the main thread SIGTERM / Ctrl-C stop it within `grace_s` (`shutdown.py`)
-    instead of Quix's own handlers; from another thread (the demo, tests) `app.stop()` does."""
+def run_application(
+    app: Application, grace_s: float | None = None, on_stop: Callable[[], None] | None = None
+) -> None:
+    """`app.run()`. In the main thread SIGTERM / Ctrl-C call `on_stop` (default `app.stop`) and
+    exit within `grace_s` (`shutdown.py`) instead of Quix's own handlers; from another thread
+    (the demo, tests) `stop()` does."""
     if threading.current_thread() is not threading.main_thread():
         app._setup_signal_handlers = lambda: None  # type: ignore[method-assign]
     elif grace_s is not None:
-        app._setup_signal_handlers = lambda: on_terminate(app.stop, grace_s)  # type: ignore[method-assign]
+        stop = on_stop or app.stop
+        app._setup_signal_handlers = lambda: on_terminate(stop, grace_s)  # type: ignore[method-assign]
     app.run()
+
+
+# librdkafka errors that mean "the cluster is away for now", not "this cannot work".
+_OUTAGE_CODES = frozenset(
+    {
+        KafkaError._TIMED_OUT,
+        KafkaError._TRANSPORT,
+        KafkaError._ALL_BROKERS_DOWN,
+        KafkaError._MSG_TIMED_OUT,
+        KafkaError.REQUEST_TIMED_OUT,
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    }
+)
+
+
+def kafka_outage(exc: BaseException) -> bool:
+    """Whether `exc` is a Kafka error that waiting out fixes (not fatal, not a fencing)."""
+    error = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
+    if not isinstance(error, KafkaError) or error.fatal():
+        return False
+    return bool(error.retriable()) or error.code() in _OUTAGE_CODES
+
+
+class QuixProcessor:
+    """A processor on a Quix Streams application that outlives Kafka outages.
+
+    Quix gives up when a transaction call times out (a broker restarting, a network cut). What
+    it committed is safe and what it had not is aborted, so the processor builds a fresh
+    application after a backoff and carries on from the committed offsets and changelogs, as
+    the sources do, instead of exiting on every broker restart. Subclasses build the app."""
+
+    component = "processor"
+
+    def __init__(self) -> None:
+        self._stopped = threading.Event()
+        self.app = self._new_app()
+
+    def _new_app(self) -> Application:
+        raise NotImplementedError
+
+    def run(self, grace_s: float | None = None) -> None:
+        backoff = 1.0
+        while not self._stopped.is_set():
+            try:
+                run_application(self.app, grace_s, self.stop)
+                return
+            except KafkaException as exc:
+                if self._stopped.is_set() or not kafka_outage(exc):
+                    raise
+                log.error(
+                    "%s: Kafka unavailable, restarting in %.0f s: %s",
+                    self.component,
+                    backoff,
+                    redact_text(str(exc)),
+                )
+            if self._stopped.wait(backoff):
+                return
+            backoff = min(backoff * 2, 60.0)
+            self.app = self._new_app()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.app.stop()
 
 
 @dataclass(frozen=True, slots=True)

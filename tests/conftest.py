@@ -22,8 +22,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "integration" in Path(str(item.fspath)).parts:
+        parts = Path(str(item.fspath)).parts
+        if "integration" in parts or "chaos" in parts:
             item.add_marker(pytest.mark.integration)
+        if "chaos" in parts:
+            item.add_marker(pytest.mark.chaos)
 
 
 def _docker_engine_answers() -> bool:

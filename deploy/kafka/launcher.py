@@ -57,9 +57,13 @@ def state_file() -> Path:
 
 def ensure_jars(timeout_s: float = 900.0) -> Path:
     """The directory holding the broker's jars, fetched with Maven on first use."""
-    lib = cache_dir() / "lib"
+    return fetch_jars(POM, cache_dir() / "lib", timeout_s)
+
+
+def fetch_jars(pom: Path, lib: Path, timeout_s: float = 900.0) -> Path:
+    """`pom`'s runtime dependencies copied into `lib` with Maven, once (again if it changes)."""
     marker = lib / ".complete"
-    pom_hash = hashlib.sha256(POM.read_bytes()).hexdigest()
+    pom_hash = hashlib.sha256(pom.read_bytes()).hexdigest()
     if marker.is_file() and marker.read_text().strip() == pom_hash:
         return lib
     mvn = shutil.which("mvn")
@@ -68,14 +72,14 @@ def ensure_jars(timeout_s: float = 900.0) -> Path:
     if lib.exists():
         shutil.rmtree(lib)
     lib.mkdir(parents=True)
-    log.info("fetching Apache Kafka %s jars with Maven into %s", kafka_version(), lib)
+    log.info("fetching the jars of %s with Maven into %s", pom, lib)
     result = subprocess.run(
         [
             mvn,
             "-q",
             "-B",
             "-f",
-            str(POM),
+            str(pom),
             "dependency:copy-dependencies",
             f"-DoutputDirectory={lib}",
             "-DincludeScope=runtime",
@@ -87,12 +91,12 @@ def ensure_jars(timeout_s: float = 900.0) -> Path:
     )
     if result.returncode != 0:
         tail = (result.stdout + result.stderr)[-2000:]
-        raise LauncherError(f"Maven could not fetch the Kafka jars:\n{tail}")
+        raise LauncherError(f"Maven could not fetch the jars of {pom}:\n{tail}")
     marker.write_text(pom_hash)
     return lib
 
 
-def _java() -> str:
+def java() -> str:
     java = shutil.which("java")
     if java is None:
         raise LauncherError("Java 17 or newer is needed to run the local Kafka broker")
@@ -137,10 +141,15 @@ class SecureListener:
 
 
 def server_properties(
-    data_dir: Path, port: int, controller_port: int, secure: SecureListener | None = None
+    data_dir: Path,
+    port: int,
+    controller_port: int,
+    secure: SecureListener | None = None,
+    advertised_port: int | None = None,
 ) -> str:
+    """`advertised_port`: the port clients are told to use (a proxy in front of `port`)."""
     listeners = f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}"
-    advertised = f"PLAINTEXT://127.0.0.1:{port}"
+    advertised = f"PLAINTEXT://127.0.0.1:{advertised_port or port}"
     protocols = "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
     if secure is not None:
         listeners += f",SASL_SSL://127.0.0.1:{secure.port}"
@@ -189,6 +198,7 @@ class KafkaBroker:
     pid: int | None = None
     _process: subprocess.Popen[bytes] | None = None
     secure: SecureListener | None = None
+    advertised_port: int | None = None
 
     @classmethod
     def create(
@@ -196,10 +206,17 @@ class KafkaBroker:
         data_dir: Path | None = None,
         port: int | None = None,
         secure: SecureListener | None = None,
+        advertised_port: int | None = None,
     ) -> KafkaBroker:
         directory = data_dir or Path(tempfile.mkdtemp(prefix="socialstream-kafka-"))
         directory.mkdir(parents=True, exist_ok=True)
-        return cls(directory, port or free_port(), free_port(), secure=secure)
+        return cls(
+            directory,
+            port or free_port(),
+            free_port(),
+            secure=secure,
+            advertised_port=advertised_port,
+        )
 
     @property
     def bootstrap_servers(self) -> str:
@@ -211,7 +228,7 @@ class KafkaBroker:
 
     def _command(self, lib: Path, *args: str, heap: str = "-Xmx768m") -> list[str]:
         return [
-            _java(),
+            java(),
             heap,
             "-XX:+UseG1GC",
             "-Djava.awt.headless=true",
@@ -229,7 +246,9 @@ class KafkaBroker:
         lib = ensure_jars()
         config = self.data_dir / "server.properties"
         config.write_text(
-            server_properties(self.data_dir, self.port, self.controller_port, self.secure)
+            server_properties(
+                self.data_dir, self.port, self.controller_port, self.secure, self.advertised_port
+            )
         )
         if not (self.data_dir / "log" / "meta.properties").exists():
             self._format(lib, config)

@@ -25,10 +25,10 @@ from socialstream.runtime.codec import Codec, DecodeError, codec_from_settings
 from socialstream.runtime.settings import Settings
 from socialstream.runtime.streaming import (
     Encoded,
+    QuixProcessor,
     application,
     dead_letter,
     declared,
-    run_application,
     standard_headers,
     write_outputs,
 )
@@ -49,18 +49,22 @@ def _source_position(headers: Any) -> str | None:
     return None
 
 
-class Enrichment:
+class Enrichment(QuixProcessor):
     """The enrichment application, built from settings."""
+
+    component = COMPONENT
 
     def __init__(self, settings: Settings, codec: Codec | None = None) -> None:
         self.settings = settings
         self.codec = codec or codec_from_settings(settings)
         self.routing = Routing(settings)
-        es = settings.enrichment
-        self.app: Application = application(
-            settings, es.consumer_group, es.commit_interval_s, es.state_dir
-        )
-        self._build()
+        super().__init__()
+
+    def _new_app(self) -> Application:
+        es = self.settings.enrichment
+        app = application(self.settings, es.consumer_group, es.commit_interval_s, es.state_dir)
+        self._build(app)
+        return app
 
     def _convert(self, mapper: Mapper) -> Callable[[bytes, Any, int, Any], Encoded]:
         output = declared(self.settings, OUTPUT)
@@ -102,8 +106,8 @@ class Enrichment:
 
         return convert
 
-    def _build(self) -> None:
-        app, settings = self.app, self.settings
+    def _build(self, app: Application) -> None:
+        settings = self.settings
         frames = []
         for name, mapper in INPUTS.items():
             topic = app.topic(
@@ -111,9 +115,3 @@ class Enrichment:
             )
             frames.append(app.dataframe(topic).apply(self._convert(mapper), metadata=True))
         write_outputs(app, settings, COMPONENT, OUTPUT, frames[0].concat(frames[1]))
-
-    def run(self, grace_s: float | None = None) -> None:
-        run_application(self.app, grace_s)
-
-    def stop(self) -> None:
-        self.app.stop()

@@ -24,10 +24,10 @@ from socialstream.runtime.codec import Codec, DecodeError, codec_from_settings
 from socialstream.runtime.settings import Settings
 from socialstream.runtime.streaming import (
     Encoded,
+    QuixProcessor,
     application,
     dead_letter,
     declared,
-    run_application,
     standard_headers,
     write_outputs,
 )
@@ -57,8 +57,10 @@ def summary_match(summary: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class SentimentJoin:
+class SentimentJoin(QuixProcessor):
     """The sentiment-join application, built from settings."""
+
+    component = COMPONENT
 
     def __init__(self, settings: Settings, codec: Codec | None = None) -> None:
         self.settings = settings
@@ -69,10 +71,13 @@ class SentimentJoin:
             max_wait_ms=int(js.max_wait_s * 1000),
             retention_ms=int(js.retention_hours * 3_600_000),
         )
-        self.app: Application = application(
-            settings, js.consumer_group, js.commit_interval_s, js.state_dir
-        )
-        self._build()
+        super().__init__()
+
+    def _new_app(self) -> Application:
+        js = self.settings.sentiment_join
+        app = application(self.settings, js.consumer_group, js.commit_interval_s, js.state_dir)
+        self._build(app)
+        return app
 
     def _decode(self, kind: str) -> Any:
         def decode(raw: bytes, key: Any = None, timestamp: int = 0, headers: Any = None) -> Any:
@@ -123,8 +128,8 @@ class SentimentJoin:
             standard_headers(COMPONENT, "scored_document"),
         )
 
-    def _build(self) -> None:
-        app, settings = self.app, self.settings
+    def _build(self, app: Application) -> None:
+        settings = self.settings
 
         def source(name: str, kind: str, key: Literal["bytes", "str"] = "bytes") -> Any:
             topic = app.topic(
@@ -180,9 +185,3 @@ class SentimentJoin:
         tweets = tweets.join_asof(summaries, how="left", on_merge=merge, name="summaries")
         out = others.concat(tweets).concat(dead).apply(self._encode)
         write_outputs(app, settings, COMPONENT, OUTPUT, out)
-
-    def run(self, grace_s: float | None = None) -> None:
-        run_application(self.app, grace_s)
-
-    def stop(self) -> None:
-        self.app.stop()
