@@ -55,7 +55,7 @@ demo: $(STAMP)
 	$(BIN)/socialstream demo --duration $(DEMO_DURATION)
 
 bench: $(STAMP)
-	@for b in bench/*_source.py bench/processors.py bench/writeback.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in bench/*_source.py bench/processors.py bench/writeback.py bench/peers.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 kafka-up: $(STAMP)
 	$(BIN)/socialstream kafka up

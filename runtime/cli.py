@@ -19,7 +19,7 @@ from socialstream.runtime.cli_talkwalker import talkwalker_app
 from socialstream.runtime.logs import setup_logging
 from socialstream.runtime.output import emit, table
 from socialstream.runtime.settings import Settings
-from socialstream.runtime.shutdown import on_terminate
+from socialstream.runtime.shutdown import EXIT_TERMINATED, on_terminate
 
 app = typer.Typer(
     name="socialstream",
@@ -684,11 +684,20 @@ def demo(
         raise typer.Exit(1)
 
 
+def _terminated_while_starting(_signum: int, _frame: object) -> None:
+    raise SystemExit(EXIT_TERMINATED)
+
+
 def main() -> None:
     """Run the CLI; an unexpected error is one redacted line (the traceback with DEBUG logs)."""
     import logging
+    import signal
 
     from socialstream.runtime.redaction import redact_text
+
+    # Until a command installs its own (graceful) handlers, SIGTERM means "never mind": exit 143
+    # at once; nothing has been consumed or produced yet, so nothing is left half done.
+    signal.signal(signal.SIGTERM, _terminated_while_starting)
 
     try:
         code = app(prog_name="socialstream", standalone_mode=False)

@@ -18,6 +18,7 @@ from types import FrameType
 log = logging.getLogger(__name__)
 
 EXIT_GRACE_EXCEEDED = 1
+EXIT_TERMINATED = 143  # 128 + SIGTERM: stopped before it had started work
 
 
 def on_terminate(stop: Callable[[], None], grace_s: float) -> None:

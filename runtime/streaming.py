@@ -122,10 +122,24 @@ _OUTAGE_CODES = frozenset(
 )
 
 
+# The broker bumps a producer's epoch when its transaction outlives transaction.timeout.ms (a
+# long outage): librdkafka then reports the producer fenced. Quix gives every application its
+# own random transactional.id (zombies are fenced by the consumer group generation instead), so
+# this fencing is never another live instance, and a new application is the cure.
+_FENCED_CODES = frozenset(
+    {KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH}
+)
+
+
 def kafka_outage(exc: BaseException) -> bool:
-    """Whether `exc` is a Kafka error that waiting out fixes (not fatal, not a fencing)."""
+    """Whether `exc` is a Kafka error that a fresh application after a wait fixes: the cluster
+    away for a while, or a transaction it timed out meanwhile."""
     error = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
-    if not isinstance(error, KafkaError) or error.fatal():
+    if not isinstance(error, KafkaError):
+        return False
+    if error.code() in _FENCED_CODES:
+        return True
+    if error.fatal():
         return False
     return bool(error.retriable()) or error.code() in _OUTAGE_CODES
 

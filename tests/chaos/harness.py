@@ -46,9 +46,11 @@ class Component:
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.started_at = 0.0
 
     def start(self) -> None:
         self.starts += 1
+        self.started_at = time.monotonic()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "socialstream", "run", self.name],
             env=self.env,
@@ -56,6 +58,9 @@ class Component:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
+
+    def exit_code(self) -> int | None:
+        return self.process.poll() if self.process is not None else None
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -66,7 +71,10 @@ class Component:
         self.process.wait(30)
 
     def stop(self, timeout_s: float = 60) -> int:
+        """SIGTERM and wait: 0 after a graceful stop, 143 when it was still starting (the CLI's
+        answer to a SIGTERM before its command took over; nothing was consumed yet)."""
         assert self.process is not None
+        time.sleep(max(0.0, 1.0 - (time.monotonic() - self.started_at)))  # past the imports
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         try:
@@ -104,7 +112,10 @@ def kill_at_random(
             deadline = time.monotonic() + timeout_s
             while progress() < share * total:
                 if time.monotonic() > deadline or not component.alive():
-                    raise AssertionError(f"{component.name} stalled: {component.tail()}")
+                    raise AssertionError(
+                        f"{component.name} stalled before {share:.0%} (exit code "
+                        f"{component.exit_code()}, {progress()} of {total}): {component.tail()}"
+                    )
                 time.sleep(0.2)
             point = f"at {share:.0%}"
         component.kill()
@@ -113,9 +124,13 @@ def kill_at_random(
     deadline = time.monotonic() + timeout_s
     while progress() < total:
         if time.monotonic() > deadline:
-            raise AssertionError(f"{component.name} did not finish: {component.tail()}")
+            raise AssertionError(
+                f"{component.name} did not finish ({progress()} of {total}): {component.tail()}"
+            )
         if not component.alive():
-            raise AssertionError(f"{component.name} exited: {component.tail()}")
+            raise AssertionError(
+                f"{component.name} exited with {component.exit_code()}: {component.tail()}"
+            )
         time.sleep(0.5)
     return points
 

@@ -1,0 +1,29 @@
+"""Which Kafka errors make a Quix processor rebuild its application instead of exiting."""
+
+from __future__ import annotations
+
+import pytest
+from confluent_kafka import KafkaError, KafkaException
+
+from socialstream.runtime.streaming import kafka_outage
+
+
+@pytest.mark.parametrize(
+    ("error", "restart"),
+    [
+        (KafkaError(KafkaError._TIMED_OUT, "retry call to resume", retriable=True), True),
+        (KafkaError(KafkaError._ALL_BROKERS_DOWN, "2/2 brokers are down"), True),
+        (KafkaError(KafkaError.COORDINATOR_LOAD_IN_PROGRESS, "loading"), True),
+        # The broker timed the transaction out during the outage and bumped the epoch.
+        (KafkaError(KafkaError._FENCED, "fenced by a newer instance", fatal=True), True),
+        (KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED, "not allowed"), False),
+        (KafkaError(KafkaError._INVALID_ARG, "bad config", fatal=True), False),
+    ],
+)
+def test_outages_restart_and_real_errors_do_not(error: KafkaError, restart: bool) -> None:
+    assert kafka_outage(KafkaException(error)) is restart
+
+
+def test_other_exceptions_are_not_outages() -> None:
+    assert not kafka_outage(ValueError("a bug"))
+    assert not kafka_outage(KafkaException("no KafkaError inside"))
