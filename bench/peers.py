@@ -207,7 +207,9 @@ def write_results(rows: list[dict[str, Any]], size: int) -> str:
         [
             "# Benchmark results",
             "",
-            f"Written by `make bench` (bench/peers.py) on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
+            f"Written by bench/peers.py (the last step of `make bench`) on "
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC. Machines here are noisy: compare ratios "
+            "within one run, not figures across runs.",
             "",
             f"Machine: {machine()}.",
             "",
