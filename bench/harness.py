@@ -162,3 +162,20 @@ def create_topic(bootstrap: str, name: str, partitions: int = 6) -> None:
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
     admin.create_topics([NewTopic(name, partitions, 1)])[name].result()
+
+
+def talkwalker_env(bootstrap: str, prefix: str, url: str, token: str) -> dict[str, str]:
+    """The environment of a benchmarked `socialstream run talkwalker`: the simulator at `url`,
+    topics under `prefix`, no gzip, a one-second rate-limit window, quiet logs."""
+    return {
+        **os.environ,
+        "SOCIALSTREAM_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
+        "SOCIALSTREAM_KAFKA__TRANSACTIONAL_ID_PREFIX": prefix + "tx",
+        "SOCIALSTREAM_TOPICS__PREFIX": prefix,
+        "SOCIALSTREAM_TALKWALKER__BASE_URL": url,
+        "SOCIALSTREAM_TALKWALKER__ACCESS_TOKEN": token,
+        "SOCIALSTREAM_TALKWALKER__STREAMS": "*",
+        "SOCIALSTREAM_TALKWALKER__GZIP": "false",
+        "SOCIALSTREAM_TALKWALKER__WINDOW_S": "1",
+        "SOCIALSTREAM_LOG__LEVEL": "WARNING",
+    }

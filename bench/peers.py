@@ -33,7 +33,15 @@ from socialstream.deploy.kafka.launcher import cache_dir, fetch_jars, java, kafk
 from socialstream.runtime.settings import KafkaSettings, TopicSettings
 from socialstream.runtime.topics import apply_topics
 
-from harness import count_committed, create_topic, free_port, kafka_broker, peak_rss_mb, start_cli
+from harness import (
+    count_committed,
+    create_topic,
+    free_port,
+    kafka_broker,
+    peak_rss_mb,
+    start_cli,
+    talkwalker_env,
+)
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
@@ -119,18 +127,7 @@ def run_socialstream(bootstrap: str, url: str, size: int) -> dict[str, Any]:
     prefix = f"peer{uuid.uuid4().hex[:6]}."
     kafka = KafkaSettings(bootstrap_servers=bootstrap, transactional_id_prefix=prefix + "tx")
     apply_topics(kafka, TopicSettings(prefix=prefix, partitions=6))
-    env = {
-        **os.environ,
-        "SOCIALSTREAM_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
-        "SOCIALSTREAM_KAFKA__TRANSACTIONAL_ID_PREFIX": kafka.transactional_id_prefix,
-        "SOCIALSTREAM_TOPICS__PREFIX": prefix,
-        "SOCIALSTREAM_TALKWALKER__BASE_URL": url,
-        "SOCIALSTREAM_TALKWALKER__ACCESS_TOKEN": TOKEN,
-        "SOCIALSTREAM_TALKWALKER__STREAMS": "*",
-        "SOCIALSTREAM_TALKWALKER__GZIP": "false",
-        "SOCIALSTREAM_TALKWALKER__WINDOW_S": "1",
-        "SOCIALSTREAM_LOG__LEVEL": "WARNING",
-    }
+    env = talkwalker_env(bootstrap, prefix, url, TOKEN)
     process = subprocess.Popen(
         [sys.executable, "-m", "socialstream", "run", "talkwalker"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

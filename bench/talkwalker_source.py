@@ -30,6 +30,7 @@ from harness import (
     print_table,
     produce_raw_lines,
     start_cli,
+    talkwalker_env,
 )
 
 TOKEN = "tw-sim-token"  # noqa: S105 - the simulator's token
@@ -78,18 +79,7 @@ def measure(size: int, bootstrap: str) -> list[dict[str, Any]]:
             }
         )
 
-        env = {
-            **os.environ,
-            "SOCIALSTREAM_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
-            "SOCIALSTREAM_KAFKA__TRANSACTIONAL_ID_PREFIX": kafka.transactional_id_prefix,
-            "SOCIALSTREAM_TOPICS__PREFIX": prefix,
-            "SOCIALSTREAM_TALKWALKER__BASE_URL": url,
-            "SOCIALSTREAM_TALKWALKER__ACCESS_TOKEN": TOKEN,
-            "SOCIALSTREAM_TALKWALKER__STREAMS": "*",
-            "SOCIALSTREAM_TALKWALKER__GZIP": "false",
-            "SOCIALSTREAM_TALKWALKER__WINDOW_S": "1",
-            "SOCIALSTREAM_LOG__LEVEL": "WARNING",
-        }
+        env = talkwalker_env(bootstrap, prefix, url, TOKEN)
         connector = subprocess.Popen(
             [sys.executable, "-m", "socialstream", "run", "talkwalker"],
             env=env,

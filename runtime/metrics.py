@@ -8,11 +8,18 @@ are produced (`Publisher`, `DeadLetterWriter`), transactions where they commit
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
 
 RECORDS_OUT = Counter(
     "socialstream_records_out",
     "Records produced (committed or not yet), by component and topic.",
+    ["component", "topic"],
+)
+RECORDS_IN = Counter(
+    "socialstream_records_in",
+    "Records a processor consumed, by component and topic.",
     ["component", "topic"],
 )
 DEAD_LETTERS = Counter(
@@ -79,3 +86,19 @@ CHECKPOINT_AGE_SECONDS = Gauge(
     "Seconds since the component last wrote its checkpoint (in a transaction).",
     ["component"],
 )
+
+
+class ByTopic:
+    """One component's children of a (component, topic) counter, each looked up once: counting
+    sits on the per-record hot path."""
+
+    def __init__(self, counter: Counter, component: str) -> None:
+        self._counter = counter
+        self._component = component
+        self._children: dict[str, Any] = {}
+
+    def inc(self, topic: str) -> None:
+        child = self._children.get(topic)
+        if child is None:
+            child = self._children[topic] = self._counter.labels(self._component, topic)
+        child.inc()

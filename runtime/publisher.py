@@ -6,7 +6,7 @@ from typing import Any
 
 from socialstream.runtime.codec import Codec
 from socialstream.runtime.headers import record_headers
-from socialstream.runtime.metrics import RECORDS_OUT
+from socialstream.runtime.metrics import RECORDS_OUT, ByTopic
 from socialstream.runtime.producer import TransactionalProducer
 from socialstream.runtime.settings import TopicSettings
 from socialstream.runtime.topics import find_topic, topic_name
@@ -28,7 +28,7 @@ class Publisher:
         self.codec = codec
         self.topics = topics
         self.source = source
-        self._counters: dict[str, Any] = {}
+        self._records_out = ByTopic(RECORDS_OUT, source)
 
     def topic(self, declared: str) -> str:
         """The real name of a declared topic (with the configured prefix)."""
@@ -53,7 +53,4 @@ class Publisher:
                 key=key.encode() if key is not None else None,
                 headers=record_headers(self.source, full_name(spec.schema), source_position),
             )
-        counter = self._counters.get(topic)
-        if counter is None:
-            counter = self._counters[topic] = RECORDS_OUT.labels(self.source, topic)
-        counter.inc()
+        self._records_out.inc(topic)

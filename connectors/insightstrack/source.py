@@ -193,6 +193,7 @@ class InsightsTrackSource(SingleWriterConnector):
                 try:
                     response = client.send(client.build_request("GET", path), stream=True)
                 except (httpx.HTTPError, UpstreamError) as exc:  # refused, TLS, DNS, timeout
+                    self.blocked = f"upstream unreachable: {type(exc).__name__}"
                     gap_reason = gap_reason or f"connect failed: {type(exc).__name__}"
                     failures["network"] += 1
                     self._sleep(self._wait("network", failures["network"]))
@@ -205,6 +206,7 @@ class InsightsTrackSource(SingleWriterConnector):
                             f"InsightsTrack answered {status}: check the bearer token and that the "
                             "app is on the allowlist"
                         )
+                    self.blocked = f"upstream answered HTTP {status}"
                     kind = "rate" if status == 429 else "http"
                     failures[kind] += 1
                     gap_reason = gap_reason or f"HTTP {status} on connect"
@@ -212,6 +214,7 @@ class InsightsTrackSource(SingleWriterConnector):
                     self._sleep(self._wait(kind, failures[kind]))
                     continue
                 connected_ms = int(time.time() * 1000)
+                self.blocked = None
                 if gap_reason is not None:
                     self._write_gap(gap_reason, connected_ms, sum(failures.values()))
                 failures = dict.fromkeys(failures, 0)

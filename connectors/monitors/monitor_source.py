@@ -39,6 +39,7 @@ from socialstream.runtime.codec import Codec, codec_from_settings
 from socialstream.runtime.connector import StopConnector
 from socialstream.runtime.httpclient import UpstreamError
 from socialstream.runtime.metrics import UPSTREAM_ERRORS
+from socialstream.runtime.redaction import redact_text
 from socialstream.runtime.settings import MonitorJob, Settings
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,7 @@ class MonitorPoller(Poller):
                 try:
                     self._poll(job)
                     self.stats["polls"] += 1
+                    self.blocked = None
                     due[index] = time.monotonic() + job.every_s
                 except BudgetExhausted as exc:
                     log.error("%s", exc)
@@ -125,6 +127,7 @@ class MonitorPoller(Poller):
                     raise StopConnector(str(exc)) from None
                 except UpstreamError as exc:  # still failing after every retry
                     UPSTREAM_ERRORS.labels(self.component, str(exc.status or "error")).inc()
+                    self.blocked = f"upstream failing: {redact_text(str(exc))[:200]}"
                     retry_s = min(job.every_s, 60.0)
                     log.error("monitor poll failed, retrying in %.0f s: %s", retry_s, exc)
                     due[index] = time.monotonic() + retry_s

@@ -33,6 +33,7 @@ from socialstream.runtime.codec import Codec, codec_from_settings
 from socialstream.runtime.connector import StopConnector
 from socialstream.runtime.httpclient import UpstreamError
 from socialstream.runtime.metrics import CREDITS_USED, UPSTREAM_ERRORS
+from socialstream.runtime.redaction import redact_text
 from socialstream.runtime.settings import SentimentQuery, Settings
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,7 @@ class SentimentPoller(Poller):
                             return
                         self._poll(query)
                     self.stats["polls"] += 1
+                    self.blocked = None
                 except BudgetExhausted as exc:
                     log.error("%s", exc)
                     self.stats["budget_stops"] += 1
@@ -137,6 +139,7 @@ class SentimentPoller(Poller):
                     raise StopConnector(str(exc)) from None
                 except UpstreamError as exc:  # still failing after every retry
                     UPSTREAM_ERRORS.labels(self.component, str(exc.status or "error")).inc()
+                    self.blocked = f"upstream failing: {redact_text(str(exc))[:200]}"
                     log.error("sentiment poll failed, retrying next poll: %s", exc)
             self._stop.wait(min(1.0, max(0.0, next_poll - time.monotonic())))
 

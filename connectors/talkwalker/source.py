@@ -286,7 +286,7 @@ class TalkwalkerSource(SingleWriterConnector):
                     attempt += 1
                     self._sleep(wait if wait is not None else self._backoff(attempt))
                     continue
-                self.blocked = None  # connected: credits and quota allow reading again
+                self.blocked = None  # connected: reachable, and credits allow reading again
                 outcome = self._consume(response)
                 if outcome.action is Action.STOP:
                     raise StopConnector(outcome.reason)
@@ -337,6 +337,7 @@ class TalkwalkerSource(SingleWriterConnector):
         }
 
     def _transport_error(self, message: str) -> None:
+        self.blocked = f"upstream unreachable: {redact_text(message)[:200]}"
         log.warning("Talkwalker stream: %s", redact_text(message))
         self._publish_error(self._error_record("TRANSPORT", message, None, None))
 
@@ -354,6 +355,7 @@ class TalkwalkerSource(SingleWriterConnector):
             pass
         entry = lookup(code, response.status_code)
         UPSTREAM_ERRORS.labels(COMPONENT, entry.code or str(response.status_code)).inc()
+        self.blocked = f"upstream answered HTTP {response.status_code}: {entry.describe()}"
         message = f"HTTP {response.status_code}: {vendor_message or body[:200]!r}"
         log.warning(
             entry.describe(),

@@ -22,6 +22,7 @@ from socialstream.processors.enrichment.documents import (
 )
 from socialstream.runtime import tracing
 from socialstream.runtime.codec import Codec, DecodeError, codec_from_settings
+from socialstream.runtime.metrics import RECORDS_IN, ByTopic
 from socialstream.runtime.settings import Settings
 from socialstream.runtime.streaming import (
     Encoded,
@@ -82,8 +83,11 @@ class Enrichment(QuixProcessor):
             with tracing.continued(COMPONENT, "map", tracing.parent_from(headers)):
                 return convert_record(raw, headers)
 
+        records_in = ByTopic(RECORDS_IN, COMPONENT)
+
         def convert_record(raw: bytes, headers: Any) -> Encoded:
             context = message_context()
+            records_in.inc(context.topic)
             where = f"{context.topic}:{context.partition}:{context.offset}"
             try:
                 record = self.codec.decode(raw, context.topic).value

@@ -21,6 +21,7 @@ from quixstreams import Application, State, message_context
 from socialstream.processors.sentiment_join.asof import JoinRules, QueryJoin, document_time, scored
 from socialstream.runtime import tracing
 from socialstream.runtime.codec import Codec, DecodeError, codec_from_settings
+from socialstream.runtime.metrics import RECORDS_IN, ByTopic
 from socialstream.runtime.settings import Settings
 from socialstream.runtime.streaming import (
     Encoded,
@@ -80,8 +81,11 @@ class SentimentJoin(QuixProcessor):
         return app
 
     def _decode(self, kind: str) -> Any:
+        records_in = ByTopic(RECORDS_IN, COMPONENT)
+
         def decode(raw: bytes, key: Any = None, timestamp: int = 0, headers: Any = None) -> Any:
             context = message_context()
+            records_in.inc(context.topic)
             try:
                 value = plain(self.codec.decode(raw, context.topic).value)
             except DecodeError as exc:

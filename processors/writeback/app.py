@@ -54,7 +54,13 @@ from socialstream.runtime.consumer import committed_consumer
 from socialstream.runtime.dlq import DeadLetterWriter
 from socialstream.runtime.headers import header_map
 from socialstream.runtime.httpclient import RetryPolicy
-from socialstream.runtime.metrics import WRITEBACK_OUTCOMES, WRITEBACK_PAUSED, WRITEBACK_PENDING
+from socialstream.runtime.metrics import (
+    RECORDS_IN,
+    WRITEBACK_OUTCOMES,
+    WRITEBACK_PAUSED,
+    WRITEBACK_PENDING,
+    ByTopic,
+)
 from socialstream.runtime.producer import TransactionalProducer
 from socialstream.runtime.publisher import Publisher
 from socialstream.runtime.settings import Settings
@@ -83,6 +89,7 @@ class Writeback:
         self.input_topic = declared(settings, INPUT)
         self.scored_schema = full_name("scored_document")
         self.stats: Counter[str] = Counter()
+        self._records_in = ByTopic(RECORDS_IN, COMPONENT)
         self._stop = threading.Event()
         self._logs: dict[tuple[str, int], PartitionLog] = {}
         self._queue: deque[Pending] = deque()  # ready to send, oldest first
@@ -176,6 +183,7 @@ class Writeback:
         if part_log is None:  # a late record of a partition no longer ours
             return
         raw = message.value() or b""
+        self._records_in.inc(topic)
         headers = header_map(message.headers())
         item = Pending(topic, partition, offset, raw, message.key(), headers.get("source_position"))
         if tracing.enabled():

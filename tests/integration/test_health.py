@@ -95,6 +95,9 @@ def test_metrics_count_what_a_writeback_run_did_and_readyz_follows_it(
     results_topic = f"{topics.prefix}writeback.results"
     wb = "socialstream_records_out_total"
     assert delta(before, after, wb, component="writeback", topic=results_topic) == len(docs)
+    read = "socialstream_records_in_total"
+    scored_topic = f"{topics.prefix}documents.scored"
+    assert delta(before, after, read, component="writeback", topic=scored_topic) == len(docs)
     dead = "socialstream_dead_letters_total"
     assert delta(before, after, dead, component="writeback", error_class="DocumentRejected") == 7
     outcomes = "socialstream_writeback_outcomes_total"

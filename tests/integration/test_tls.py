@@ -117,6 +117,7 @@ def test_the_talkwalker_source_trusts_the_configured_ca_and_only_it(
         untrusted = TalkwalkerSource(_settings(kafka, topics, sim, None), codec)
         with running(untrusted):
             errors = settled(kafka, topics, "talkwalker.errors", 1, timeout_s=60)
+            assert "upstream unreachable" in str(untrusted.not_ready())  # /readyz says why
         assert records(kafka, topics, "talkwalker.results") == []
         assert "CERTIFICATE_VERIFY_FAILED" in str(errors[0][1]), errors[0]
         with running(TalkwalkerSource(_settings(kafka, topics, sim, str(pki.ca)), codec)):
