@@ -16,7 +16,9 @@ import pytest
 from socialstream.deploy.kafka.launcher import KafkaBroker, free_port
 from socialstream.runtime.settings import KafkaSettings, TopicSettings
 from socialstream.runtime.topics import apply_topics
+from socialstream.simulators.base import Fault, FaultKind, FaultPlan
 from socialstream.simulators.talkwalker import Corpus, TalkwalkerSimulator
+from socialstream.simulators.talkwalker.server import STREAM_PATH
 from tests.chaos.harness import Component, Proxy, check, codec, committed, count, seeds
 from tests.integration.polling_harness import as_env, base_env, wait_for
 from tests.integration.talkwalker_harness import connector_env, expected_urls
@@ -45,7 +47,15 @@ def test_the_upstream_link_is_cut_mid_stream(
     corpus = Corpus(seed=seed, timeframes=8, per_timeframe=1200)
     expected = expected_urls(corpus, list(corpus.streams))
     share, outage = rng.uniform(0.1, 0.7), rng.uniform(4.0, 10.0)
-    with TalkwalkerSimulator(corpus, window_s=6.0) as sim:
+    # Upstream faults too: a malformed line and a split chunk early in the first connection.
+    malformed_at, split_at = rng.randint(5, 300), rng.randint(5, 300)
+    plan = FaultPlan().add(
+        Fault(FaultKind.MALFORMED, path=STREAM_PATH, request=1, at_line=malformed_at,
+              body=b'{"chunk_type": "CT_RESULT", "chunk_result": [{"data": '),
+        Fault(FaultKind.SPLIT, path=STREAM_PATH, request=1, at_line=split_at,
+              split_at=rng.randint(1, 60)),
+    )  # fmt: skip
+    with TalkwalkerSimulator(corpus, window_s=6.0, plan=plan) as sim:
         proxy = Proxy(sim.server.port)
         env = {
             **connector_env(kafka, topics, sim),
@@ -68,9 +78,13 @@ def test_the_upstream_link_is_cut_mid_stream(
         codec.decode(m.value()).value
         for m in committed(kafka, topics, "talkwalker.errors")
     ]  # fmt: skip
-    print(f"chaos upstream-cut seed={seed} at {share:.0%} for {outage:.1f}s: {report}; "
-          f"{len(transport)} error records")  # fmt: skip
+    print(
+        f"chaos upstream-cut seed={seed} at {share:.0%} for {outage:.1f}s, malformed line "
+        f"{malformed_at}, split line {split_at}: {report}; {len(transport)} error records"
+    )
     assert report.exact, report
+    dead = committed(kafka, topics, "talkwalker.dlq")
+    assert len(dead) == 1, "the one malformed line, and only it, is a dead letter"
     # The cut was seen and recorded: a stall (no byte within the read timeout) or a failed
     # reconnect while the link was down.
     assert any(e["origin"] == "TRANSPORT" for e in transport), transport
