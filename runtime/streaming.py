@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -144,34 +145,39 @@ def kafka_outage(exc: BaseException) -> bool:
     return bool(error.retriable()) or error.code() in _OUTAGE_CODES
 
 
-class QuixProcessor:
+class QuixProcessor(ABC):
     """A processor on a Quix Streams application that outlives Kafka outages.
 
-    Quix gives up when a transaction call times out (a broker restarting, a network cut). What
-    it committed is safe and what it had not is aborted, so the processor builds a fresh
-    application after a backoff and carries on from the committed offsets and changelogs, as
-    the sources do, instead of exiting on every broker restart. Subclasses build the app."""
+    Quix gives up when a transaction call times out (a broker restarting, a network cut), and
+    building an application fails while the cluster is away. What it committed is safe and what
+    it had not is aborted, so the processor builds a fresh application after a backoff and
+    carries on from the committed offsets and changelogs, as the sources do, instead of exiting
+    on every broker restart. Subclasses build the app."""
 
     component = "processor"
 
     def __init__(self) -> None:
         self._stopped = threading.Event()
-        self.app = self._new_app()
+        self.app: Application | None = None  # built in run(): building asks the cluster
 
+    @abstractmethod
     def _new_app(self) -> Application:
-        raise NotImplementedError
+        """A new Quix application with the processor's topology."""
 
     def run(self, grace_s: float | None = None) -> None:
         backoff = 1.0
         while not self._stopped.is_set():
             try:
+                self.app = self._new_app()
+                if self._stopped.is_set():  # asked to stop while it was being built
+                    return
                 run_application(self.app, grace_s, self.stop)
                 return
             except KafkaException as exc:
                 if self._stopped.is_set() or not kafka_outage(exc):
                     raise
                 log.error(
-                    "%s: Kafka unavailable, restarting in %.0f s: %s",
+                    "%s: Kafka unavailable, retrying in %.0f s: %s",
                     self.component,
                     backoff,
                     redact_text(str(exc)),
@@ -179,11 +185,11 @@ class QuixProcessor:
             if self._stopped.wait(backoff):
                 return
             backoff = min(backoff * 2, 60.0)
-            self.app = self._new_app()
 
     def stop(self) -> None:
         self._stopped.set()
-        self.app.stop()
+        if self.app is not None:
+            self.app.stop()
 
 
 @dataclass(frozen=True, slots=True)
