@@ -74,21 +74,18 @@ def _tracer() -> trace.Tracer:
     return trace.get_tracer(_TRACER_NAME)
 
 
-def parent_from(headers: Sequence[tuple[str, Any]] | None) -> Context | None:
-    """The trace context carried by a record's `traceparent` header, if any."""
-    for key, value in headers or ():
-        if key == "traceparent" and value:
-            text = value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
-            return propagate.extract({"traceparent": text})
-    return None
-
-
 def traceparent_of(headers: Sequence[tuple[str, Any]] | None) -> str | None:
     """The raw `traceparent` header value, to carry a trace through framework state."""
     for key, value in headers or ():
         if key == "traceparent" and value:
             return value.decode("ascii", "replace") if isinstance(value, bytes) else str(value)
     return None
+
+
+def parent_from(headers: Sequence[tuple[str, Any]] | None) -> Context | None:
+    """The trace context carried by a record's `traceparent` header, if any."""
+    traceparent = traceparent_of(headers)
+    return propagate.extract({"traceparent": traceparent}) if traceparent else None
 
 
 def publish_span(component: str, topic: str, position: str | None) -> Any:
