@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
+from socialstream.runtime.avro_compiled import Encoder, compile_encoder
 from socialstream.schemas import BASELINE_DIR, full_name, load_schema, schema_names
 
 if TYPE_CHECKING:
@@ -113,7 +114,17 @@ def _hinted(record: dict[str, Any], plan: UnionPlan) -> dict[str, Any]:
     return out
 
 
-def _body(parsed: Any, record: dict[str, Any], plan: UnionPlan | None = None) -> bytes:
+def _body(
+    parsed: Any,
+    record: dict[str, Any],
+    plan: UnionPlan | None = None,
+    compiled: Encoder | None = None,
+) -> bytes:
+    if compiled is not None:
+        try:
+            return compiled(record)
+        except Exception:  # noqa: S110 - not a record it writes exactly: fastavro decides
+            pass
     out = io.BytesIO()
     try:
         fastavro.schemaless_writer(out, parsed, _hinted(record, plan) if plan else record)
@@ -156,11 +167,13 @@ class _ShippedSchemas:
         self.fingerprints: dict[str, bytes] = {}
         self.by_fingerprint: dict[bytes, tuple[str, Any]] = {}
         self.union_plans: dict[str, UnionPlan] = {}
+        self.compiled: dict[str, Encoder | None] = {}
         for name in schema_names():
             raw = load_schema(name)
             parsed = _parse(raw)
             self.by_name[name] = parsed
             self.union_plans[name] = _union_plan(raw)
+            self.compiled[name] = compile_encoder(raw)
             self.by_full_name[full_name(name)] = parsed
             fp = _fingerprint(raw)
             self.fingerprints[name] = fp
@@ -199,9 +212,14 @@ class SingleObjectCodec:
         self._schemas = shipped()
 
     def encode(self, schema_name: str, record: dict[str, Any], topic: str = "") -> bytes:
-        parsed = self._schemas.parsed(schema_name)
-        body = _body(parsed, record, self._schemas.union_plans[schema_name])
-        return SINGLE_OBJECT_MAGIC + self._schemas.fingerprints[schema_name] + body
+        schemas = self._schemas
+        parsed = schemas.parsed(schema_name)
+        plan, compiled = schemas.union_plans[schema_name], schemas.compiled[schema_name]
+        return (
+            SINGLE_OBJECT_MAGIC
+            + schemas.fingerprints[schema_name]
+            + _body(parsed, record, plan, compiled)
+        )
 
     def decode(self, data: bytes, topic: str | None = None) -> Decoded:
         if len(data) < 10 or data[:2] != SINGLE_OBJECT_MAGIC:
@@ -253,8 +271,12 @@ class ConfluentCodec:
 
     def encode(self, schema_name: str, record: dict[str, Any], topic: str) -> bytes:
         schema_id = self._schema_id(schema_name, topic)
+        schemas = self._schemas
         body = _body(
-            self._schemas.parsed(schema_name), record, self._schemas.union_plans[schema_name]
+            schemas.parsed(schema_name),
+            record,
+            schemas.union_plans[schema_name],
+            schemas.compiled[schema_name],
         )
         return CONFLUENT_MAGIC + struct.pack(">I", schema_id) + body
 

@@ -10,12 +10,11 @@ encodes) or rejects it with its own explained error; nothing else escapes, nothi
 from __future__ import annotations
 
 import json
-import os
 import string
 from datetime import date
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from socialstream.connectors.insightstrack.models import (
@@ -47,14 +46,6 @@ from socialstream.connectors.talkwalker.records import (
 from socialstream.runtime.codec import DecodeError, SingleObjectCodec
 from socialstream.runtime.lenient import LenientParseError, loads
 from socialstream.runtime.settings import SentimentQuery
-
-settings.register_profile(
-    "ci", max_examples=1000, deadline=2000, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.register_profile(
-    "campaign", max_examples=20_000, deadline=5000, suppress_health_check=list(HealthCheck)
-)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 codec = SingleObjectCodec()
 

@@ -1,0 +1,292 @@
+"""Avro binary encoders compiled from a schema: the path every record a component writes takes.
+
+fastavro chooses a union branch by validating the value against each branch in turn; measured
+here that costs 1.6 µs a nullable string, 2.6 µs a nullable timestamp and about 90 µs a
+Talkwalker result, more than parsing it. `compile_encoder` turns a record schema into Python
+source, once, that writes the fields in order behind exact type tests.
+
+It is exact or it refuses: a value of a type it does not expect, a number out of range, or a
+union it cannot resolve the way fastavro would raises `Mismatch` (or the error Python raises),
+and the codec then writes that record with fastavro, so every byte and every error is still
+fastavro's. Schema features it does not compile (logical types other than the integer ones,
+named-type recursion through unions of records) make `compile_encoder` return None.
+"""
+
+from __future__ import annotations
+
+import itertools
+import struct
+from collections.abc import Callable
+from typing import Any
+
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+_INTEGER_LOGICAL = {"timestamp-millis", "timestamp-micros", "time-millis", "time-micros", "date"}
+PRIMITIVES = {"null", "boolean", "int", "long", "float", "double", "bytes", "string"}
+
+
+class Mismatch(ValueError):
+    """The value is not one the compiled encoder writes; fastavro must decide."""
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+# Unsigned varints of 0..16383 (1-2 bytes), and the same 14 bits with both continuation bits set.
+_VARINT = [_varint(n) for n in range(1 << 14)]
+_CONT = [bytes(((n & 0x7F) | 0x80, ((n >> 7) & 0x7F) | 0x80)) for n in range(1 << 14)]
+# Avro longs 0..8191 (zigzag 2n): lengths, counts, union and enum indexes.
+SMALL = [_VARINT[n << 1] for n in range(1 << 13)]
+
+
+def long_bytes(value: int) -> bytes:
+    """The Avro encoding of a long: zigzag, then a little-endian base-128 varint."""
+    if not LONG_MIN <= value <= LONG_MAX:
+        raise OverflowError(f"{value} is outside the Avro long range")
+    n = (value << 1) ^ (value >> 63)
+    if n < 1 << 14:
+        return _VARINT[n]
+    if n < 1 << 28:
+        return _CONT[n & 0x3FFF] + _VARINT[n >> 14]
+    if n < 1 << 42:
+        return _CONT[n & 0x3FFF] + _CONT[(n >> 14) & 0x3FFF] + _VARINT[n >> 28]
+    return _varint(n)
+
+
+_FLOAT = struct.Struct("<f").pack
+_DOUBLE = struct.Struct("<d").pack
+
+
+class _Unsupported(Exception):
+    """A schema feature the compiler leaves to fastavro."""
+
+
+def _kind(schema: Any, named: dict[str, Any]) -> str:
+    """The type name of a schema node, following references to named types."""
+    if isinstance(schema, str):
+        return named[schema]["type"] if schema in named else schema
+    if isinstance(schema, list):
+        return "union"
+    return str(schema["type"])
+
+
+# Which Python type values each Avro type accepts in fastavro's union validation.
+_ACCEPTS: dict[str, tuple[type, ...]] = {
+    "null": (type(None),),
+    "boolean": (bool,),
+    "int": (int,),
+    "long": (int,),
+    "float": (int, float),
+    "double": (int, float),
+    "string": (str,),
+    "enum": (str,),
+    "bytes": (bytes,),
+    "fixed": (bytes,),
+    "array": (list,),
+    "record": (dict,),
+    "map": (dict,),
+}
+_UNION_TYPES = (type(None), bool, int, float, str, bytes, list, dict)
+
+
+class _Compiler:
+    """Writes one Python function a named record; primitives and unions are inlined."""
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+        self.named: dict[str, Any] = {}
+        self.functions: dict[str, str] = {}  # record full name -> function name
+        self.sources: list[str] = []
+        self.constants: dict[str, Any] = {}
+        self._ids = itertools.count()
+
+    def _name(self, prefix: str) -> str:
+        return f"{prefix}{next(self._ids)}"
+
+    def _full_name(self, schema: dict[str, Any], namespace: str) -> str:
+        name = str(schema["name"])
+        if "." in name:
+            return name
+        space = schema.get("namespace", namespace)
+        return f"{space}.{name}" if space else name
+
+    def _resolve(self, schema: Any, namespace: str) -> Any:
+        if isinstance(schema, str) and schema not in PRIMITIVES:
+            for candidate in (schema, f"{namespace}.{schema}" if namespace else schema):
+                if candidate in self.named:
+                    return self.named[candidate]
+            raise _Unsupported(f"unknown named type {schema}")
+        if isinstance(schema, dict) and schema.get("type") in PRIMITIVES:
+            logical = schema.get("logicalType")
+            if logical is not None and not (
+                logical in _INTEGER_LOGICAL and schema["type"] in ("int", "long")
+            ):
+                raise _Unsupported(f"logical type {logical}")
+            return schema["type"]
+        return schema
+
+    def record(self, schema: dict[str, Any], namespace: str) -> str:
+        """The function name that writes records of `schema` (compiled on first sight)."""
+        full = self._full_name(schema, namespace)
+        if full in self.functions:
+            return self.functions[full]
+        function = self._name("record_")
+        self.functions[full] = function
+        self.named[full] = schema
+        space = full.rpartition(".")[0]
+        lines = [f"def {function}(o, r):"]
+        for field in schema["fields"]:
+            value = self._name("v")
+            default = field.get("default")
+            if default is None:
+                lines.append(f"    {value} = r.get({field['name']!r})")
+            else:
+                constant = self._name("DEFAULT_")
+                self.constants[constant] = default
+                lines.append(f"    {value} = r.get({field['name']!r}, {constant})")
+            lines += self.value(field["type"], value, space, "    ")
+        if len(lines) == 1:
+            lines.append("    pass")
+        self.sources.append("\n".join(lines))
+        return function
+
+    def value(self, schema: Any, var: str, namespace: str, indent: str) -> list[str]:
+        """Lines that write `var` as `schema` into the bytearray `o`."""
+        schema = self._resolve(schema, namespace)
+        kind = _kind(schema, self.named)
+        i = indent
+        mismatch = f"raise Mismatch({var!r})"
+        if kind == "null":
+            return [f"{i}if {var} is not None: {mismatch}"]
+        if kind == "boolean":
+            return [
+                f"{i}if {var} is True: o += b'\\x01'",
+                f"{i}elif {var} is False: o += b'\\x00'",
+                f"{i}else: {mismatch}",
+            ]
+        if kind == "int":
+            return [
+                f"{i}if type({var}) is not int or not {INT_MIN} <= {var} <= {INT_MAX}: {mismatch}",
+                f"{i}o += long_bytes({var})",
+            ]
+        if kind == "long":
+            return [f"{i}if type({var}) is not int: {mismatch}", f"{i}o += long_bytes({var})"]
+        if kind in ("float", "double"):
+            pack = "_FLOAT" if kind == "float" else "_DOUBLE"
+            return [f"{i}if type({var}) is not float: {mismatch}", f"{i}o += {pack}({var})"]
+        if kind in ("string", "bytes"):
+            encoded, size = self._name("b"), self._name("n")
+            prepare = (
+                [f"{i}if type({var}) is not str: {mismatch}", f"{i}{encoded} = {var}.encode()"]
+                if kind == "string"
+                else [f"{i}if type({var}) is not bytes: {mismatch}", f"{i}{encoded} = {var}"]
+            )
+            return [
+                *prepare,
+                f"{i}{size} = len({encoded})",
+                f"{i}o += SMALL[{size}] if {size} < 8192 else long_bytes({size})",
+                f"{i}o += {encoded}",
+            ]
+        if kind == "enum":
+            symbols = self._name("SYMBOLS_")
+            self.named.setdefault(self._full_name(schema, namespace), schema)
+            self.constants[symbols] = {s: SMALL[n] for n, s in enumerate(schema["symbols"])}
+            index = self._name("e")
+            return [
+                f"{i}{index} = {symbols}.get({var}) if type({var}) is str else None",
+                f"{i}if {index} is None: {mismatch}",
+                f"{i}o += {index}",
+            ]
+        if kind == "fixed":
+            self.named.setdefault(self._full_name(schema, namespace), schema)
+            width = int(schema["size"])
+            return [
+                f"{i}if type({var}) is not bytes or len({var}) != {width}: {mismatch}",
+                f"{i}o += {var}",
+            ]
+        if kind == "array":
+            item = self._name("x")
+            return [
+                f"{i}if type({var}) is not list: {mismatch}",
+                f"{i}if {var}:",
+                f"{i}    o += long_bytes(len({var}))",
+                f"{i}    for {item} in {var}:",
+                *self.value(schema["items"], item, namespace, i + "        "),
+                f"{i}o += b'\\x00'",
+            ]
+        if kind == "map":
+            key, item = self._name("k"), self._name("x")
+            return [
+                f"{i}if type({var}) is not dict: {mismatch}",
+                f"{i}if {var}:",
+                f"{i}    o += long_bytes(len({var}))",
+                f"{i}    for {key}, {item} in {var}.items():",
+                *self.value("string", key, namespace, i + "        "),
+                *self.value(schema["values"], item, namespace, i + "        "),
+                f"{i}o += b'\\x00'",
+            ]
+        if kind == "record":
+            function = self.record(schema, namespace)
+            return [f"{i}if type({var}) is not dict: {mismatch}", f"{i}{function}(o, {var})"]
+        if kind == "union":
+            return self.union(schema, var, namespace, indent)
+        raise _Unsupported(f"type {kind}")
+
+    def union(self, branches: list[Any], var: str, namespace: str, indent: str) -> list[str]:
+        """Dispatch on the value's exact Python type, where exactly one branch can take it."""
+        resolved = [self._resolve(b, namespace) for b in branches]
+        kinds = [_kind(b, self.named) for b in resolved]
+        lines: list[str] = []
+        keyword = "if"
+        for python_type in _UNION_TYPES:
+            takers = [n for n, kind in enumerate(kinds) if python_type in _ACCEPTS[kind]]
+            if len(takers) != 1 or (python_type is int and kinds[takers[0]] in ("float", "double")):
+                continue  # ambiguous, or fastavro converts: fastavro decides
+            index = takers[0]
+            name = python_type.__name__
+            test = f"{var} is None" if python_type is type(None) else f"type({var}) is {name}"
+            lines.append(f"{indent}{keyword} {test}:")
+            lines.append(f"{indent}    o += {SMALL[index]!r}")
+            lines += self.value(branches[index], var, namespace, indent + "    ")
+            keyword = "elif"
+        if not lines:
+            return [f"{indent}raise Mismatch({var!r})"]
+        lines.append(f"{indent}else: raise Mismatch({var!r})")
+        return lines
+
+
+Encoder = Callable[[dict[str, Any]], bytes]
+
+
+def compile_encoder(schema: dict[str, Any]) -> Encoder | None:
+    """A function writing records of `schema` as Avro binary, or None if it cannot be compiled."""
+    if not isinstance(schema, dict) or schema.get("type") != "record":
+        return None
+    compiler = _Compiler(str(schema.get("namespace", "")))
+    try:
+        top = compiler.record(schema, compiler.namespace)
+    except (_Unsupported, KeyError, TypeError):
+        return None
+    source = "\n\n".join(compiler.sources)
+    source += (
+        f"\n\ndef encode(record):\n"
+        f"    if type(record) is not dict: raise Mismatch('record')\n"
+        f"    o = bytearray()\n    {top}(o, record)\n    return bytes(o)\n"
+    )
+    namespace: dict[str, Any] = {
+        "Mismatch": Mismatch,
+        "long_bytes": long_bytes,
+        "SMALL": SMALL,
+        "_FLOAT": _FLOAT,
+        "_DOUBLE": _DOUBLE,
+        **compiler.constants,
+    }
+    exec(compile(source, f"<avro encoder {schema.get('name')}>", "exec"), namespace)  # noqa: S102
+    encoder: Encoder = namespace["encode"]
+    return encoder
