@@ -131,6 +131,8 @@ def to_float(value: Any) -> float | None:
         return None
     if isinstance(value, bool):
         raise ValueError("a boolean is not a number")
+    if not isinstance(value, int | float | str):
+        raise ValueError(f"expected a number, got {type(value).__name__}")
     number = float(value.strip()) if isinstance(value, str) else float(value)
     if not math.isfinite(number):
         raise ValueError("not a finite number")

@@ -34,6 +34,7 @@ from socialstream.connectors.talkwalker.errors import (
     ErrorCode,
     lookup,
 )
+from socialstream.connectors.talkwalker.fast_results import result_records
 from socialstream.connectors.talkwalker.models import (
     ChunkError,
     ControlChunk,
@@ -436,11 +437,23 @@ class TalkwalkerSource(SingleWriterConnector):
         outcome.productive = productive
         return outcome
 
+    def _publish_results(self, results: list[tuple[str, dict[str, Any]]], position: str) -> None:
+        self._ensure_transaction()
+        seen = self._timeframe.seen
+        for doc_id, record in results:
+            if seen and bytes.fromhex(doc_id[:32]) in seen:
+                self.stats.replayed_skipped += 1
+                continue
+            self._publisher.publish(RESULTS, doc_id, record, position)
+            self._pending += 1
+            self.stats.results += 1
+
     def _handle_line(self, line: bytes, line_no: int) -> Outcome | None:
         position = self._position_prefix(self._timeframe.start) + f"line={line_no}"
         try:
             value, repaired = loads(line)
-            chunk = parse_chunk(value)
+            results = result_records(value, self._timeframe.start)  # the common case, fast
+            chunk = parse_chunk(value) if results is None else None
         except (LenientParseError, ChunkError, ValidationError) as exc:
             self._ensure_transaction()
             self._dlq.write(line, str(exc), exc, position, intended_topic=RESULTS)
@@ -449,17 +462,12 @@ class TalkwalkerSource(SingleWriterConnector):
         if repaired:
             self.stats.repaired_lines += 1
         if isinstance(chunk, ResultChunk):
-            self._ensure_transaction()
-            for body in chunk.chunk_result:
-                doc_id = document_id(body.data.url)
-                if bytes.fromhex(doc_id[:32]) in self._timeframe.seen:
-                    self.stats.replayed_skipped += 1
-                    continue
-                self._publisher.publish(
-                    RESULTS, doc_id, result_record(body, self._timeframe.start), position
-                )
-                self._pending += 1
-                self.stats.results += 1
+            results = [
+                (document_id(body.data.url), result_record(body, self._timeframe.start))
+                for body in chunk.chunk_result
+            ]
+        if results is not None:
+            self._publish_results(results, position)
             return None
         if isinstance(chunk, ControlChunk):
             start = chunk.chunk_control.timeframe_start

@@ -30,6 +30,7 @@ from socialstream.connectors.monitors.monitor_models import MonitorResponseError
 from socialstream.connectors.monitors.monitor_records import metric_record
 from socialstream.connectors.monitors.sentiment_client import SentimentClient
 from socialstream.connectors.monitors.sentiment_source import page_outgoing
+from socialstream.connectors.talkwalker.fast_results import result_records
 from socialstream.connectors.talkwalker.models import (
     ChunkError,
     ControlChunk,
@@ -77,6 +78,21 @@ def shaped(fields: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+def mostly(
+    fields: dict[str, Any], required: tuple[str, ...] = ()
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Like `shaped`, but one value in twenty wild and `required` fields always present: deep
+    inputs that mostly validate."""
+
+    def value(plausible: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+        return st.integers(0, 19).flatmap(lambda n: json_values if n == 0 else plausible)
+
+    return st.fixed_dictionaries(
+        {k: value(v) for k, v in fields.items() if k in required},
+        optional={k: value(v) for k, v in fields.items() if k not in required},
+    )
+
+
 timestamps = st.one_of(
     st.integers(min_value=-(2**63), max_value=2**63),
     st.sampled_from(["2024-03-01T10:00:00Z", "2024-03-01", "1709287200000", "yesterday"]),
@@ -101,6 +117,66 @@ talkwalker_result = shaped(
         "matched": shaped({"rule_id": st.text(max_size=8), "stream_id": st.text(max_size=8)}),
         "highlighted_data": st.lists(shaped({"title": st.text(max_size=10)}), max_size=2),
     }
+)
+world = mostly(
+    {
+        "country": st.text(max_size=5),
+        "city": st.sampled_from(["", " Paris ", "null"]),
+        "latitude": st.floats(),
+        "longitude": st.sampled_from(["2.35", "", "x"]),
+    }
+)
+ids = st.one_of(st.text(max_size=6), st.integers(-(2**65), 2**65), st.floats())
+# Every field the models read, each plausible or wild: the fast path and the models must agree.
+talkwalker_full_result = mostly(
+    {
+        "data": mostly(
+            {
+                "url": st.one_of(st.text(min_size=1, max_size=20), st.integers()),
+                "published": timestamps,
+                "indexed": timestamps,
+                "search_indexed": timestamps,
+                "title": st.text(max_size=10),
+                "content_snippet": ids,
+                "root_url": st.text(max_size=5),
+                "lang": st.sampled_from(["en", " fr ", ""]),
+                "sentiment": st.one_of(st.integers(-10, 10), st.sampled_from(["3", "1,000", "x"])),
+                "porn_level": st.floats(),
+                "source_type": st.one_of(st.lists(ids, max_size=3), ids),
+                "matched_profile": st.lists(st.text(max_size=3), max_size=2),
+                "engagement": st.one_of(st.integers(-1, 2**64), st.text(max_size=4)),
+                "reach": st.floats(),
+                "article_extended_attributes": mostly({"num_comments": ids}),
+                "source_extended_attributes": mostly({"alexa_pageviews": ids}),
+                "extra_author_attributes": mostly(
+                    {"id": ids, "name": st.text(max_size=5), "gender": ids, "world_data": world}
+                ),
+                "extra_source_attributes": mostly({"id": ids, "name": ids, "world_data": world}),
+                "tokens_title": st.lists(st.text(max_size=8), max_size=4),
+            },
+            required=("url",),
+        ),
+        "highlighted_data": st.one_of(
+            st.lists(
+                mostly(
+                    {
+                        "title_snippet": st.text(max_size=5),
+                        "matched": mostly(
+                            {
+                                "rule_id": ids,
+                                "stream_id": ids,
+                                "panel_id": st.one_of(ids, st.lists(ids, max_size=2)),
+                                "rule_query": st.text(max_size=5),
+                            }
+                        ),
+                    }
+                ),
+                max_size=3,
+            ),
+            st.none(),
+        ),
+    },
+    required=("data",),
 )
 chunks = st.one_of(
     shaped(
@@ -223,6 +299,40 @@ def test_a_talkwalker_line_becomes_records_or_a_dead_letter_reason(raw: bytes) -
         assert isinstance(chunk, ErrorChunk)
         record = chunk_error_record(chunk.chunk_error, "reason", "s", None)
         codec.encode("talkwalker_error", record, topic)
+
+
+@given(
+    mostly(
+        {
+            "chunk_type": st.sampled_from(["CT_RESULT", "ct_result"]),
+            "chunk_result": st.one_of(
+                st.lists(talkwalker_full_result, max_size=3),
+                mostly(
+                    {
+                        "data": st.one_of(
+                            talkwalker_full_result, st.lists(talkwalker_full_result, max_size=2)
+                        )
+                    }
+                ),
+            ),
+        }
+    )
+)
+def test_the_talkwalker_fast_path_gives_the_models_records_or_steps_aside(value: Any) -> None:
+    fast = result_records(value, 1_700_000_000_000)
+    try:
+        chunk = parse_chunk(value)
+    except ChunkError:
+        assert fast is None  # what the models reject, the fast path never accepts
+        return
+    if value["chunk_type"] != "CT_RESULT":
+        assert fast is None  # an unusual spelling: the models read it
+        return
+    assert isinstance(chunk, ResultChunk)
+    assert fast == [
+        (document_id(body.data.url), result_record(body, 1_700_000_000_000))
+        for body in chunk.chunk_result
+    ]
 
 
 @given(mangled(events))

@@ -9,6 +9,7 @@ from socialstream.runtime.lenient import (
     loads,
     to_count,
     to_epoch_ms,
+    to_float,
     to_int,
     to_str,
     to_str_list,
@@ -41,6 +42,13 @@ def test_numbers_from_strings() -> None:
         to_int("n/a")
     with pytest.raises(ValueError):
         to_int(True)
+
+
+@pytest.mark.parametrize("value", [{}, [1.5], {"lat": 1}])
+def test_a_coordinate_of_the_wrong_shape_is_rejected_not_a_crash(value: object) -> None:
+    # A TypeError here escaped pydantic's validation and stopped the Talkwalker source.
+    with pytest.raises(ValueError, match="expected a number"):
+        to_float(value)
 
 
 def test_ids_as_numbers_or_strings() -> None:
