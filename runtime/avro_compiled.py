@@ -156,12 +156,18 @@ class _Compiler:
         self.sources.append("\n".join(lines))
         return function
 
-    def value(self, schema: Any, var: str, namespace: str, indent: str) -> list[str]:
-        """Lines that write `var` as `schema` into the bytearray `o`."""
+    def value(
+        self, schema: Any, var: str, namespace: str, indent: str, typed: bool = False
+    ) -> list[str]:
+        """Lines that write `var` as `schema` into the bytearray `o` (`typed`: a union already
+        tested the value's Python type)."""
         schema = self._resolve(schema, namespace)
         kind = _kind(schema, self.named)
         i = indent
         mismatch = f"raise Mismatch({var!r})"
+        if typed and kind in ("null", "long", "float", "double", "string", "bytes", "array"):
+            lines = self.value(schema, var, namespace, indent)
+            return [line for line in lines if not line.startswith(f"{i}if type({var}) is not ")]
         if kind == "null":
             return [f"{i}if {var} is not None: {mismatch}"]
         if kind == "boolean":
@@ -253,7 +259,8 @@ class _Compiler:
             test = f"{var} is None" if python_type is type(None) else f"type({var}) is {name}"
             lines.append(f"{indent}{keyword} {test}:")
             lines.append(f"{indent}    o += {SMALL[index]!r}")
-            lines += self.value(branches[index], var, namespace, indent + "    ")
+            if python_type is not type(None):
+                lines += self.value(branches[index], var, namespace, indent + "    ", typed=True)
             keyword = "elif"
         if not lines:
             return [f"{indent}raise Mismatch({var!r})"]

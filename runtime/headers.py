@@ -11,11 +11,12 @@ import time
 
 from opentelemetry import propagate, trace
 
+from socialstream.runtime import tracing
 from socialstream.runtime.producer import Headers
 
 
 def record_headers(source: str, schema: str, source_position: str | None = None) -> Headers:
-    """The standard headers for one record (on the hot path: no work when no span is active)."""
+    """The standard headers for one record (on the hot path: no trace work when tracing is off)."""
     headers: list[tuple[str, bytes]] = [
         ("source", source.encode()),
         ("ingested_at", b"%d" % (time.time() * 1000)),
@@ -23,7 +24,7 @@ def record_headers(source: str, schema: str, source_position: str | None = None)
     ]
     if source_position is not None:
         headers.append(("source_position", source_position.encode()))
-    if trace.get_current_span().get_span_context().is_valid:
+    if tracing.enabled() and trace.get_current_span().get_span_context().is_valid:
         carrier: dict[str, str] = {}
         propagate.inject(carrier)
         if "traceparent" in carrier:

@@ -29,6 +29,7 @@ class Publisher:
         self.topics = topics
         self.source = source
         self._records_out = ByTopic(RECORDS_OUT, source)
+        self._routes: dict[str, tuple[str, str, str]] = {}
 
     def topic(self, declared: str) -> str:
         """The real name of a declared topic (with the configured prefix)."""
@@ -41,16 +42,23 @@ class Publisher:
         record: dict[str, Any],
         source_position: str | None = None,
     ) -> None:
-        spec = find_topic(declared_topic)
-        if spec.schema is None:
-            raise ValueError(f"{declared_topic} holds no records")
-        topic = topic_name(spec, self.topics)
-        value = self.codec.encode(spec.schema, record, topic)
+        route = self._routes.get(declared_topic) or self._route(declared_topic)
+        topic, schema, schema_full_name = route
+        value = self.codec.encode(schema, record, topic)
         with publish_span(self.source, topic, source_position):
             self.producer.produce(
                 topic,
                 value,
                 key=key.encode() if key is not None else None,
-                headers=record_headers(self.source, full_name(spec.schema), source_position),
+                headers=record_headers(self.source, schema_full_name, source_position),
             )
         self._records_out.inc(topic)
+
+    def _route(self, declared_topic: str) -> tuple[str, str, str]:
+        """(real topic, schema, schema full name) of a declared topic, looked up once."""
+        spec = find_topic(declared_topic)
+        if spec.schema is None:
+            raise ValueError(f"{declared_topic} holds no records")
+        route = (topic_name(spec, self.topics), spec.schema, full_name(spec.schema))
+        self._routes[declared_topic] = route
+        return route
