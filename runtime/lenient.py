@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from functools import cache
 from typing import Annotated, Any, get_args
@@ -89,7 +90,10 @@ def to_int(value: Any) -> int | None:
     64-bit range every record field holds (Avro long), -> ValueError."""
     if type(value) is int and -LONG_LIMIT <= value < LONG_LIMIT:  # the common case, first
         return value
-    number = _to_int(value)
+    try:  # counts as strings ("12"), next: int() reads them as the long way does
+        number: int | None = int(value) if type(value) is str else _to_int(value)
+    except ValueError:
+        number = _to_int(value)
     if number is not None and not -LONG_LIMIT <= number < LONG_LIMIT:
         raise ValueError(f"{number} is outside the 64-bit range")
     return number
@@ -173,6 +177,9 @@ def to_epoch_ms(value: Any) -> int | None:
     Twitter's `Thu Apr 13 17:04:50 +0000 2017`. Naive times are taken as UTC."""
     if type(value) is int and 100_000_000_000 <= abs(value) < LONG_LIMIT:  # epoch ms, usually
         return value
+    if type(value) is str and len(value) <= 15 and value.isascii() and value.isdigit():
+        digits = int(value)  # exact in a float too: the same as the general path below
+        return digits if digits >= 100_000_000_000 else digits * 1000
     if _blank(value):
         return None
     if isinstance(value, bool):
@@ -189,6 +196,9 @@ def to_epoch_ms(value: Any) -> int | None:
     if not isinstance(value, str):
         raise ValueError(f"expected a time, got {type(value).__name__}")
     text = value.strip()
+    twitter = _TWITTER_TIME.fullmatch(text)
+    if twitter is not None:  # the commonest non-ISO form: strptime is ten times slower
+        return _twitter_ms(twitter)
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -201,6 +211,37 @@ def to_epoch_ms(value: Any) -> int | None:
                 raise ValueError(f"unrecognised time {text!r}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp() * 1000)
+
+
+_MONTHS = {
+    m: n
+    for n, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+_TWITTER_TIME = re.compile(
+    r"(?i:mon|tue|wed|thu|fri|sat|sun) ([A-Za-z]{3}) (\d\d) (\d\d):(\d\d):(\d\d) "
+    r"([+-]\d\d)(\d\d) (\d{4})"
+)
+
+
+@cache
+def _zone(hours: str, minutes: str) -> timezone:
+    if int(minutes) >= 60:
+        raise ValueError(f"unrecognised UTC offset {hours}{minutes}")
+    offset = timedelta(hours=abs(int(hours)), minutes=int(minutes))
+    return timezone(-offset if hours[0] == "-" else offset)
+
+
+def _twitter_ms(match: re.Match[str]) -> int:
+    """`Thu Apr 13 17:04:50 +0000 2017` as epoch ms, exactly as strptime would read it."""
+    month = _MONTHS.get(match[1].lower())
+    if month is None:
+        raise ValueError(f"unrecognised time {match[0]!r}")
+    hour, minute, second = int(match[3]), int(match[4]), int(match[5])
+    zone = _zone(match[6], match[7])
+    parsed = datetime(int(match[8]), month, int(match[2]), hour, minute, second, 0, zone)
     return int(parsed.timestamp() * 1000)
 
 

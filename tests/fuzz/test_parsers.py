@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import string
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from hypothesis import given
@@ -45,7 +45,7 @@ from socialstream.connectors.talkwalker.records import (
     result_record,
 )
 from socialstream.runtime.codec import DecodeError, SingleObjectCodec
-from socialstream.runtime.lenient import LenientParseError, loads
+from socialstream.runtime.lenient import LenientParseError, _to_int, loads, to_epoch_ms, to_int
 from socialstream.runtime.settings import SentimentQuery
 
 codec = SingleObjectCodec()
@@ -444,3 +444,62 @@ def test_the_avro_decoder_rejects_untrusted_bytes_with_a_decode_error(raw: bytes
         assert str(exc)
         return
     assert isinstance(decoded.value, dict)
+
+
+twitter_times = st.builds(
+    "{} {} {:02d} {:02d}:{:02d}:{:02d} {}{:02d}{:02d} {:04d}".format,
+    st.sampled_from(["Mon", "tue", "WED", "Thu", "Fri", "Sat", "Sun", "Xyz"]),
+    st.sampled_from(["Jan", "feb", "MAR", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Foo"]),
+    st.integers(0, 32),
+    st.integers(0, 25),
+    st.integers(0, 61),
+    st.integers(0, 62),
+    st.sampled_from(["+", "-"]),
+    st.integers(0, 25),
+    st.integers(0, 99),
+    st.integers(1, 9999),
+)
+
+
+@given(twitter_times)
+def test_twitter_times_read_exactly_as_strptime_reads_them(text: str) -> None:
+    def strptime_ms() -> int | str:
+        try:
+            parsed = datetime.strptime(text, "%a %b %d %H:%M:%S %z %Y")
+            return int(parsed.timestamp() * 1000)
+        except (ValueError, OverflowError):
+            return "rejected"
+
+    try:
+        got: int | str = to_epoch_ms(text)
+    except ValueError:
+        got = "rejected"
+    assert got == strptime_ms()
+
+
+@given(
+    st.one_of(
+        st.integers(0, 10**16).map(str),
+        st.from_regex(r"\s*[+-]?[0-9_,]{0,12}(\.[0-9]*)?\s*", fullmatch=True),
+        st.text(max_size=6),
+    )
+)
+def test_numbers_and_times_in_strings_read_as_the_general_path_reads_them(text: str) -> None:
+    def general(convert: Any) -> Any:
+        try:
+            return convert(text)
+        except ValueError:
+            return "rejected"
+
+    def to_int_general(value: str) -> int | None:
+        number = _to_int(value)
+        if number is not None and not -(2**63) <= number < 2**63:
+            raise ValueError("out of range")
+        return number
+
+    def to_epoch_general(value: str) -> int | None:
+        # A leading space skips the digits-only shortcut; the general path strips it.
+        return to_epoch_ms(" " + value) if value.strip() else to_epoch_ms(value)
+
+    assert general(to_int) == general(to_int_general)
+    assert general(to_epoch_ms) == general(to_epoch_general)
