@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
-from socialstream.runtime.avro_compiled import Encoder, compile_encoder
+from socialstream.runtime.avro_reader import Reader, compile_reader
+from socialstream.runtime.avro_writer import Encoder, compile_encoder
 from socialstream.schemas import BASELINE_DIR, full_name, load_schema, schema_names
 
 if TYPE_CHECKING:
@@ -148,7 +149,18 @@ def _scrub(value: Any) -> Any:
     return value
 
 
-def _read_body(payload: bytes, writer: Any, reader: Any | None) -> dict[str, Any]:
+def _read_body(
+    payload: bytes, writer: Any, reader: Any | None, compiled: Reader | None = None, start: int = 0
+) -> dict[str, Any]:
+    """The record in `payload[start:]`: read by the compiled reader when the bytes were written
+    with the shipped schema, else (or when it refuses) by fastavro."""
+    if compiled is not None:
+        try:
+            return compiled(payload, start)
+        except Exception:  # noqa: S110 - not bytes it reads exactly: fastavro decides
+            pass
+    if start:
+        payload = payload[start:]
     try:
         value = fastavro.schemaless_reader(io.BytesIO(payload), writer, reader)
     except Exception as exc:  # fastavro raises many types on corrupt bytes
@@ -168,6 +180,7 @@ class _ShippedSchemas:
         self.by_fingerprint: dict[bytes, tuple[str, Any]] = {}
         self.union_plans: dict[str, UnionPlan] = {}
         self.compiled: dict[str, Encoder | None] = {}
+        self.readers: dict[bytes, Reader | None] = {}  # by fingerprint: shipped schemas only
         for name in schema_names():
             raw = load_schema(name)
             parsed = _parse(raw)
@@ -178,6 +191,7 @@ class _ShippedSchemas:
             fp = _fingerprint(raw)
             self.fingerprints[name] = fp
             self.by_fingerprint[fp] = (full_name(name), parsed)
+            self.readers[fp] = compile_reader(raw)
         # Older released versions stay decodable after a compatible change.
         for path in BASELINE_DIR.glob("*.avsc"):
             raw = json.loads(path.read_text(encoding="utf-8"))
@@ -229,7 +243,8 @@ class SingleObjectCodec:
             raise DecodeError(f"unknown schema fingerprint {data[2:10].hex()}")
         name, writer = found
         reader = self._schemas.by_full_name.get(name)
-        return Decoded(name, _read_body(data[10:], writer, reader))
+        compiled = self._schemas.readers.get(data[2:10])
+        return Decoded(name, _read_body(data, writer, reader, compiled, start=10))
 
 
 class ConfluentCodec:
@@ -247,7 +262,7 @@ class ConfluentCodec:
         self._auto_register = auto_register
         self._schemas = shipped()
         self._ids: dict[tuple[str, str], int] = {}
-        self._writers: dict[int, tuple[str, Any]] = {}
+        self._writers: dict[int, tuple[str, Any, Reader | None]] = {}
         self._lock = threading.Lock()
 
     def _schema_id(self, schema_name: str, topic: str) -> int:
@@ -290,12 +305,13 @@ class ConfluentCodec:
             registered = self._client.get_schema(schema_id)
             raw = json.loads(registered.schema_str)
             name = f"{raw.get('namespace', '')}.{raw['name']}".lstrip(".")
-            found = (name, _parse(raw))
+            compiled = self._schemas.readers.get(_fingerprint(raw))  # a shipped schema's twin
+            found = (name, _parse(raw), compiled)
             with self._lock:
                 self._writers[schema_id] = found
-        name, writer = found
+        name, writer, compiled = found
         reader = self._schemas.by_full_name.get(name)
-        return Decoded(name, _read_body(data[5:], writer, reader))
+        return Decoded(name, _read_body(data, writer, reader, compiled, start=5))
 
 
 def codec_from_settings(settings: Settings) -> Codec:

@@ -1,4 +1,4 @@
-"""Avro binary encoders compiled from a schema: the path every record a component writes takes.
+"""Avro binary writers compiled from a schema: the path every record a component writes takes.
 
 fastavro chooses a union branch by validating the value against each branch in turn; measured
 here that costs 1.6 µs a nullable string, 2.6 µs a nullable timestamp and about 90 µs a
