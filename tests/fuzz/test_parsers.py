@@ -471,7 +471,7 @@ def test_twitter_times_read_exactly_as_strptime_reads_them(text: str) -> None:
             return "rejected"
 
     try:
-        got: int | str = to_epoch_ms(text)
+        got: int | str | None = to_epoch_ms(text)
     except ValueError:
         got = "rejected"
     assert got == strptime_ms()
