@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from socialstream.connectors.insightstrack.fast_events import fast_event
 from socialstream.connectors.insightstrack.models import (
     EventError,
     SummaryEvent,
@@ -301,23 +302,33 @@ class InsightsTrackSource(SingleWriterConnector):
     def _handle_line(self, line: bytes) -> None:
         self._begin()
         try:
-            parsed = parse_event(loads(line)[0])
+            value, _ = loads(line)
+            fast = fast_event(value)  # tweets and summaries, the common case
+            parsed = parse_event(value) if fast is None else None
         except (LenientParseError, EventError) as exc:
             self._dlq.write(line, str(exc), exc, f"label={self.name}")
             self.stats["dead_letters"] += 1
             return
-        identity = event_id(parsed)
+        if fast is not None:
+            identity = fast[2]
+        else:
+            assert parsed is not None
+            identity = event_id(parsed)
         if identity in self._recent:
             self.stats["duplicates"] += 1
             return
         position = f"label={self.name};event={identity}"
-        if isinstance(parsed, TweetEvent):
+        if fast is not None:
+            declared, key, _, fast_record = fast
+            self._publisher.publish(declared, key, fast_record, position)
+        elif isinstance(parsed, TweetEvent):
             create = parsed.tweet_event.create
             self._publisher.publish(TWEETS, str(create.tweet_id), tweet_record(create), position)
         elif isinstance(parsed, SummaryEvent):
             record: dict[str, Any] = summary_record(parsed.summary_event)
             self._publisher.publish(SUMMARIES, str(record["tweet_id"]), record, position)
         else:
+            assert isinstance(parsed, UserEvent)
             self._revoke(parsed, position)
         self._recent.add(identity)
         self._pending += 1

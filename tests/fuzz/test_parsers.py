@@ -17,6 +17,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from socialstream.connectors.insightstrack.fast_events import fast_event
 from socialstream.connectors.insightstrack.models import (
     EventError,
     SummaryEvent,
@@ -503,3 +504,120 @@ def test_numbers_and_times_in_strings_read_as_the_general_path_reads_them(text: 
 
     assert general(to_int) == general(to_int_general)
     assert general(to_epoch_ms) == general(to_epoch_general)
+
+
+counts = st.one_of(st.integers(-1, 2**64), st.sampled_from(["12", "1,200", " 7 ", "", "x", "3.5"]))
+id_strs = st.one_of(st.integers(0, 2**64).map(str), st.sampled_from(["", " 12 ", "x"]))
+times = st.one_of(timestamps, twitter_times)
+unknown = {"x_unknown": json_values}
+total_unique = mostly(
+    {"total": mostly({"count": counts, **unknown}), "unique": mostly({"count": counts}), **unknown}
+)
+targets = mostly(
+    {
+        "id": ids,
+        "id_str": id_strs,
+        "user": mostly({"id": ids, "id_str": id_strs, **unknown}),
+        "app_id": ids,
+        **unknown,
+    }
+)
+entity_lists = st.lists(
+    mostly({"text": st.text(max_size=4), "tag": st.text(max_size=3), "url": st.text(max_size=3)}),
+    max_size=2,
+)
+tweets_full = mostly(
+    {
+        "id": ids,
+        "id_str": id_strs,
+        "created_at": times,
+        "text": st.text(max_size=8),
+        "truncated": st.sampled_from([True, "true", "no", 1, "maybe", None]),
+        "in_reply_to_status_id": ids,
+        "quote_count": counts,
+        "lang": st.sampled_from(["en", " fr ", ""]),
+        "timestamp_ms": times,
+        "entities": mostly(
+            {
+                "hashtags": entity_lists,
+                "urls": entity_lists,
+                "user_mentions": entity_lists,
+                **unknown,
+            }
+        ),
+        "user": mostly(
+            {
+                "id": ids,
+                "id_str": id_strs,
+                "screen_name": st.text(max_size=5),
+                "followers_count": counts,
+                "verified": st.sampled_from([True, "false", 0, "x"]),
+                "created_at": times,
+                **unknown,
+            }
+        ),
+        **unknown,
+    },
+    required=("id",),
+)
+insightstrack_full_events = st.one_of(
+    st.fixed_dictionaries(
+        {
+            "tweet_event": st.fixed_dictionaries(
+                {
+                    "create": mostly(
+                        {"date_time": times, "target": targets, "tweet": tweets_full, **unknown},
+                        required=("tweet",),
+                    )
+                }
+            )
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "summary_event": mostly(
+                {
+                    "start_time": times,
+                    "end_time": times,
+                    "target": targets,
+                    "metrics": mostly(
+                        {
+                            "impressions": total_unique,
+                            "engagements": mostly(
+                                {
+                                    "overall": total_unique,
+                                    "metric_counts": st.dictionaries(
+                                        st.text(max_size=5), total_unique, max_size=3
+                                    ),
+                                    **unknown,
+                                }
+                            ),
+                            **unknown,
+                        }
+                    ),
+                    **unknown,
+                },
+                required=("start_time", "end_time", "target"),
+            )
+        }
+    ),
+)
+
+
+@given(insightstrack_full_events)
+def test_the_insightstrack_fast_path_gives_the_models_records_or_steps_aside(value: Any) -> None:
+    fast = fast_event(value)
+    try:
+        event = parse_event(value)
+    except EventError:
+        assert fast is None  # what the models reject, the fast path never accepts
+        return
+    if isinstance(event, TweetEvent):
+        create = event.tweet_event.create
+        expected = ("insightstrack.tweets", str(create.tweet_id), event_id(event))
+        assert fast == (*expected, tweet_record(create))
+    else:
+        assert isinstance(event, SummaryEvent)
+        record = summary_record(event.summary_event)
+        expected = ("insightstrack.summaries", str(record["tweet_id"]), event_id(event))
+        assert fast == (*expected, record)
