@@ -14,13 +14,19 @@ compiled (None).
 
 from __future__ import annotations
 
-import itertools
 import struct
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from socialstream.runtime.avro_writer import INT_MAX, INT_MIN, PRIMITIVES, Mismatch
+from socialstream.runtime.avro_compiler import (
+    INT_MAX,
+    INT_MIN,
+    PRIMITIVES,
+    Mismatch,
+    SchemaCompiler,
+    Unsupported,
+)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -42,37 +48,14 @@ def read_long(data: bytes, pos: int) -> tuple[int, int]:
     return (n >> 1) ^ -(n & 1), pos
 
 
-class _Unsupported(Exception):
-    """A schema feature the compiler leaves to fastavro."""
-
-
-class _Compiler:
+class _Compiler(SchemaCompiler):
     """Writes one Python function a named record; everything else is inlined."""
-
-    def __init__(self) -> None:
-        self.named: dict[str, Any] = {}
-        self.functions: dict[str, str] = {}
-        self.sources: list[str] = []
-        self.constants: dict[str, Any] = {}
-        self._ids = itertools.count()
-
-    def _name(self, prefix: str) -> str:
-        return f"{prefix}{next(self._ids)}"
-
-    def _full_name(self, schema: dict[str, Any], namespace: str) -> str:
-        name = str(schema["name"])
-        if "." in name:
-            return name
-        space = schema.get("namespace", namespace)
-        return f"{space}.{name}" if space else name
 
     def _resolve(self, schema: Any, namespace: str) -> tuple[Any, str]:
         """(schema, kind): references followed, logical types checked."""
         if isinstance(schema, str) and schema not in PRIMITIVES:
-            for candidate in (schema, f"{namespace}.{schema}"):
-                if candidate in self.named:
-                    return self.named[candidate], str(self.named[candidate]["type"])
-            raise _Unsupported(f"unknown named type {schema}")
+            named = self.named_type(schema, namespace)
+            return named, str(named["type"])
         if isinstance(schema, str):
             return schema, schema
         if isinstance(schema, list):
@@ -82,21 +65,17 @@ class _Compiler:
         if kind in PRIMITIVES and logical is not None:
             if logical == "timestamp-millis" and kind == "long":
                 return schema, "timestamp-millis"
-            raise _Unsupported(f"logical type {logical}")
+            raise Unsupported(f"logical type {logical}")
         return schema, kind
 
     def record(self, schema: dict[str, Any], namespace: str) -> str:
-        full = self._full_name(schema, namespace)
-        if full in self.functions:
-            return self.functions[full]
-        function = self._name("record_")
-        self.functions[full] = function
-        self.named[full] = schema
-        space = full.rpartition(".")[0]
+        function, space, new = self.claim_record(schema, namespace)
+        if not new:
+            return function
         lines = [f"def {function}(b, p):"]
         names = []
         for field in schema["fields"]:
-            var = self._name("v")
+            var = self.fresh("v")
             names.append((field["name"], var))
             lines += self.value(field["type"], var, space, "    ")
         body = ", ".join(f"{name!r}: {var}" for name, var in names)
@@ -105,7 +84,7 @@ class _Compiler:
         return function
 
     def _long(self, var: str, i: str) -> list[str]:
-        byte = self._name("c")
+        byte = self.fresh("c")
         return [
             f"{i}{byte} = b[p]",
             f"{i}if {byte} < 128:",
@@ -116,7 +95,7 @@ class _Compiler:
         ]
 
     def _sized(self, var: str, i: str, text: bool) -> list[str]:
-        size, end = self._name("n"), self._name("e")
+        size, end = self.fresh("n"), self.fresh("e")
         return [
             *self._long(size, i),
             f"{i}{end} = p + {size}",
@@ -127,7 +106,7 @@ class _Compiler:
 
     def _count(self, var: str, i: str) -> list[str]:
         """A block count; a negative one is followed by the block's size in bytes."""
-        skipped = self._name("s")
+        skipped = self.fresh("s")
         return [
             *self._long(var, i),
             f"{i}if {var} < 0:",
@@ -143,7 +122,7 @@ class _Compiler:
         if kind == "null":
             return [f"{i}{var} = None"]
         if kind == "boolean":
-            byte = self._name("c")
+            byte = self.fresh("c")
             return [
                 f"{i}{byte} = b[p]",
                 f"{i}p += 1",
@@ -158,7 +137,7 @@ class _Compiler:
                 f"{i}if not {INT_MIN} <= {var} <= {INT_MAX}: raise Mismatch('int')",
             ]
         if kind == "timestamp-millis":
-            millis = self._name("m")
+            millis = self.fresh("m")
             return [
                 *self._long(millis, i),
                 f"{i}{var} = EPOCH + timedelta(microseconds={millis} * 1000)",
@@ -169,17 +148,17 @@ class _Compiler:
         if kind in ("string", "bytes"):
             return self._sized(var, i, text=kind == "string")
         if kind == "enum":
-            self.named.setdefault(self._full_name(schema, namespace), schema)
-            symbols = self._name("SYMBOLS_")
+            self.named.setdefault(self.full_name(schema, namespace), schema)
+            symbols = self.fresh("SYMBOLS_")
             self.constants[symbols] = tuple(schema["symbols"])
-            index = self._name("x")
+            index = self.fresh("x")
             return [
                 *self._long(index, i),
                 f"{i}if not 0 <= {index} < {len(schema['symbols'])}: raise Mismatch('enum')",
                 f"{i}{var} = {symbols}[{index}]",
             ]
         if kind == "fixed":
-            self.named.setdefault(self._full_name(schema, namespace), schema)
+            self.named.setdefault(self.full_name(schema, namespace), schema)
             width = int(schema["size"])
             return [
                 f"{i}if p + {width} > len(b): raise Mismatch('fixed')",
@@ -187,7 +166,7 @@ class _Compiler:
                 f"{i}p += {width}",
             ]
         if kind in ("array", "map"):
-            count, item, key = self._name("k"), self._name("x"), self._name("y")
+            count, item, key = self.fresh("k"), self.fresh("x"), self.fresh("y")
             inner = i + "        "
             if kind == "array":
                 read = self.value(schema["items"], item, namespace, inner)
@@ -209,7 +188,7 @@ class _Compiler:
             function = self.record(schema, namespace)
             return [f"{i}{var}, p = {function}(b, p)"]
         if kind == "union":
-            byte = self._name("c")
+            byte = self.fresh("c")
             lines = [f"{i}{byte} = b[p]", f"{i}p += 1"]
             for position, branch in enumerate(schema):
                 keyword = "if" if position == 0 else "elif"
@@ -217,7 +196,7 @@ class _Compiler:
                 lines += self.value(branch, var, namespace, i + "    ")
             lines.append(f"{i}else: raise Mismatch('union index')")
             return lines
-        raise _Unsupported(f"type {kind}")
+        raise Unsupported(f"type {kind}")
 
 
 Reader = Callable[[bytes, int], dict[str, Any]]
@@ -230,19 +209,15 @@ def compile_reader(schema: dict[str, Any]) -> Reader | None:
     compiler = _Compiler()
     try:
         top = compiler.record(schema, str(schema.get("namespace", "")))
-    except (_Unsupported, KeyError, TypeError):
+    except (Unsupported, KeyError, TypeError):
         return None
-    source = "\n\n".join(compiler.sources)
-    source += f"\n\ndef decode(b, p):\n    return {top}(b, p)[0]\n"
-    namespace: dict[str, Any] = {
-        "Mismatch": Mismatch,
+    compiler.sources.append(f"def decode(b, p):\n    return {top}(b, p)[0]\n")
+    helpers = {
         "read_long": read_long,
         "EPOCH": EPOCH,
         "timedelta": timedelta,
         "FLOAT": struct.Struct("<f").unpack_from,
         "DOUBLE": struct.Struct("<d").unpack_from,
-        **compiler.constants,
     }
-    exec(compile(source, f"<avro reader {schema.get('name')}>", "exec"), namespace)  # noqa: S102
-    reader: Reader = namespace["decode"]
+    reader: Reader = compiler.build("decode", f"reader {schema.get('name')}", helpers)
     return reader

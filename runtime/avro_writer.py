@@ -14,19 +14,21 @@ named-type recursion through unions of records) make `compile_encoder` return No
 
 from __future__ import annotations
 
-import itertools
 import struct
 from collections.abc import Callable
 from typing import Any
 
-LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+from socialstream.runtime.avro_compiler import (
+    INT_MAX,
+    INT_MIN,
+    LONG_MAX,
+    LONG_MIN,
+    PRIMITIVES,
+    SchemaCompiler,
+    Unsupported,
+)
+
 _INTEGER_LOGICAL = {"timestamp-millis", "timestamp-micros", "time-millis", "time-micros", "date"}
-PRIMITIVES = {"null", "boolean", "int", "long", "float", "double", "bytes", "string"}
-
-
-class Mismatch(ValueError):
-    """The value is not one the compiled encoder writes; fastavro must decide."""
 
 
 def _varint(n: int) -> bytes:
@@ -63,10 +65,6 @@ _FLOAT = struct.Struct("<f").pack
 _DOUBLE = struct.Struct("<d").pack
 
 
-class _Unsupported(Exception):
-    """A schema feature the compiler leaves to fastavro."""
-
-
 def _kind(schema: Any, named: dict[str, Any]) -> str:
     """The type name of a schema node, following references to named types."""
     if isinstance(schema, str):
@@ -95,59 +93,34 @@ _ACCEPTS: dict[str, tuple[type, ...]] = {
 _UNION_TYPES = (type(None), bool, int, float, str, bytes, list, dict)
 
 
-class _Compiler:
+class _Compiler(SchemaCompiler):
     """Writes one Python function a named record; primitives and unions are inlined."""
-
-    def __init__(self, namespace: str) -> None:
-        self.namespace = namespace
-        self.named: dict[str, Any] = {}
-        self.functions: dict[str, str] = {}  # record full name -> function name
-        self.sources: list[str] = []
-        self.constants: dict[str, Any] = {}
-        self._ids = itertools.count()
-
-    def _name(self, prefix: str) -> str:
-        return f"{prefix}{next(self._ids)}"
-
-    def _full_name(self, schema: dict[str, Any], namespace: str) -> str:
-        name = str(schema["name"])
-        if "." in name:
-            return name
-        space = schema.get("namespace", namespace)
-        return f"{space}.{name}" if space else name
 
     def _resolve(self, schema: Any, namespace: str) -> Any:
         if isinstance(schema, str) and schema not in PRIMITIVES:
-            for candidate in (schema, f"{namespace}.{schema}" if namespace else schema):
-                if candidate in self.named:
-                    return self.named[candidate]
-            raise _Unsupported(f"unknown named type {schema}")
+            return self.named_type(schema, namespace)
         if isinstance(schema, dict) and schema.get("type") in PRIMITIVES:
             logical = schema.get("logicalType")
             if logical is not None and not (
                 logical in _INTEGER_LOGICAL and schema["type"] in ("int", "long")
             ):
-                raise _Unsupported(f"logical type {logical}")
+                raise Unsupported(f"logical type {logical}")
             return schema["type"]
         return schema
 
     def record(self, schema: dict[str, Any], namespace: str) -> str:
         """The function name that writes records of `schema` (compiled on first sight)."""
-        full = self._full_name(schema, namespace)
-        if full in self.functions:
-            return self.functions[full]
-        function = self._name("record_")
-        self.functions[full] = function
-        self.named[full] = schema
-        space = full.rpartition(".")[0]
+        function, space, new = self.claim_record(schema, namespace)
+        if not new:
+            return function
         lines = [f"def {function}(o, r):"]
         for field in schema["fields"]:
-            value = self._name("v")
+            value = self.fresh("v")
             default = field.get("default")
             if default is None:
                 lines.append(f"    {value} = r.get({field['name']!r})")
             else:
-                constant = self._name("DEFAULT_")
+                constant = self.fresh("DEFAULT_")
                 self.constants[constant] = default
                 lines.append(f"    {value} = r.get({field['name']!r}, {constant})")
             lines += self.value(field["type"], value, space, "    ")
@@ -187,7 +160,7 @@ class _Compiler:
             pack = "_FLOAT" if kind == "float" else "_DOUBLE"
             return [f"{i}if type({var}) is not float: {mismatch}", f"{i}o += {pack}({var})"]
         if kind in ("string", "bytes"):
-            encoded, size = self._name("b"), self._name("n")
+            encoded, size = self.fresh("b"), self.fresh("n")
             prepare = (
                 [f"{i}if type({var}) is not str: {mismatch}", f"{i}{encoded} = {var}.encode()"]
                 if kind == "string"
@@ -200,24 +173,24 @@ class _Compiler:
                 f"{i}o += {encoded}",
             ]
         if kind == "enum":
-            symbols = self._name("SYMBOLS_")
-            self.named.setdefault(self._full_name(schema, namespace), schema)
+            symbols = self.fresh("SYMBOLS_")
+            self.named.setdefault(self.full_name(schema, namespace), schema)
             self.constants[symbols] = {s: SMALL[n] for n, s in enumerate(schema["symbols"])}
-            index = self._name("e")
+            index = self.fresh("e")
             return [
                 f"{i}{index} = {symbols}.get({var}) if type({var}) is str else None",
                 f"{i}if {index} is None: {mismatch}",
                 f"{i}o += {index}",
             ]
         if kind == "fixed":
-            self.named.setdefault(self._full_name(schema, namespace), schema)
+            self.named.setdefault(self.full_name(schema, namespace), schema)
             width = int(schema["size"])
             return [
                 f"{i}if type({var}) is not bytes or len({var}) != {width}: {mismatch}",
                 f"{i}o += {var}",
             ]
         if kind == "array":
-            item = self._name("x")
+            item = self.fresh("x")
             return [
                 f"{i}if type({var}) is not list: {mismatch}",
                 f"{i}if {var}:",
@@ -227,7 +200,7 @@ class _Compiler:
                 f"{i}o += b'\\x00'",
             ]
         if kind == "map":
-            key, item = self._name("k"), self._name("x")
+            key, item = self.fresh("k"), self.fresh("x")
             return [
                 f"{i}if type({var}) is not dict: {mismatch}",
                 f"{i}if {var}:",
@@ -242,7 +215,7 @@ class _Compiler:
             return [f"{i}if type({var}) is not dict: {mismatch}", f"{i}{function}(o, {var})"]
         if kind == "union":
             return self.union(schema, var, namespace, indent)
-        raise _Unsupported(f"type {kind}")
+        raise Unsupported(f"type {kind}")
 
     def union(self, branches: list[Any], var: str, namespace: str, indent: str) -> list[str]:
         """Dispatch on the value's exact Python type, where exactly one branch can take it."""
@@ -275,25 +248,16 @@ def compile_encoder(schema: dict[str, Any]) -> Encoder | None:
     """A function writing records of `schema` as Avro binary, or None if it cannot be compiled."""
     if not isinstance(schema, dict) or schema.get("type") != "record":
         return None
-    compiler = _Compiler(str(schema.get("namespace", "")))
+    compiler = _Compiler()
     try:
-        top = compiler.record(schema, compiler.namespace)
-    except (_Unsupported, KeyError, TypeError):
+        top = compiler.record(schema, str(schema.get("namespace", "")))
+    except (Unsupported, KeyError, TypeError):
         return None
-    source = "\n\n".join(compiler.sources)
-    source += (
-        f"\n\ndef encode(record):\n"
-        f"    if type(record) is not dict: raise Mismatch('record')\n"
+    compiler.sources.append(
+        "def encode(record):\n"
+        "    if type(record) is not dict: raise Mismatch('record')\n"
         f"    o = bytearray()\n    {top}(o, record)\n    return bytes(o)\n"
     )
-    namespace: dict[str, Any] = {
-        "Mismatch": Mismatch,
-        "long_bytes": long_bytes,
-        "SMALL": SMALL,
-        "_FLOAT": _FLOAT,
-        "_DOUBLE": _DOUBLE,
-        **compiler.constants,
-    }
-    exec(compile(source, f"<avro encoder {schema.get('name')}>", "exec"), namespace)  # noqa: S102
-    encoder: Encoder = namespace["encode"]
+    helpers = {"long_bytes": long_bytes, "SMALL": SMALL, "_FLOAT": _FLOAT, "_DOUBLE": _DOUBLE}
+    encoder: Encoder = compiler.build("encode", f"writer {schema.get('name')}", helpers)
     return encoder

@@ -263,6 +263,25 @@ def to_str_list(value: Any) -> list[str]:
     ]
 
 
+class FastPathMiss(Exception):
+    """A shape a hand-written fast path (beside the models) does not read: the models decide."""
+
+
+def object_or_none(value: Any) -> dict[str, Any] | None:
+    """A nested model's input as a fast path takes it: None or a JSON object, else a miss
+    (anything else fails the model's validation, which explains it)."""
+    if value is None or type(value) is dict:
+        return value
+    raise FastPathMiss
+
+
+def unknown_keys(value: dict[str, Any], known: frozenset[str]) -> dict[str, Any]:
+    """The entries of `value` no model field names: what `VendorModel.unknown_fields` keeps."""
+    if known.issuperset(value):  # the common case, tested in C
+        return {}
+    return {k: v for k, v in value.items() if k not in known}
+
+
 LenientInt = Annotated[int | None, BeforeValidator(to_int)]
 Count = Annotated[int | None, BeforeValidator(to_count)]
 LenientFloat = Annotated[float | None, BeforeValidator(to_float)]

@@ -15,12 +15,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from socialstream.connectors.insightstrack.records import entity_texts
 from socialstream.runtime.lenient import (
+    FastPathMiss,
+    object_or_none,
     to_bool,
     to_count,
     to_epoch_ms,
     to_int,
     to_str,
+    unknown_keys,
 )
 
 TWEETS = "insightstrack.tweets"
@@ -64,23 +68,6 @@ _NO_TWEET: dict[str, Any] = dict.fromkeys(
 )
 
 
-class _Slow(Exception):
-    """Not a shape this path reads: the models decide."""
-
-
-def _object(value: Any) -> dict[str, Any] | None:
-    """A nested model's input: None, or a JSON object (anything else fails validation)."""
-    if value is None or type(value) is dict:
-        return value
-    raise _Slow
-
-
-def _unknown(value: dict[str, Any], known: frozenset[str]) -> dict[str, Any]:
-    if known.issuperset(value):  # the common case, tested in C
-        return {}
-    return {k: v for k, v in value.items() if k not in known}
-
-
 def _nest(extra: dict[str, Any], name: str, nested: dict[str, Any]) -> None:
     if nested:
         extra[name] = nested
@@ -95,47 +82,38 @@ def _id(value: dict[str, Any]) -> Any:
 
 def _required_id(value: dict[str, Any]) -> int:
     if "id" not in value and value.get("id_str") in (None, ""):
-        raise _Slow  # "Field required"
+        raise FastPathMiss  # "Field required"
     number = to_int(_id(value))
     if number is None:
-        raise _Slow
+        raise FastPathMiss
     return number
 
 
 def _target(value: Any) -> tuple[int | None, int | None, dict[str, Any]] | None:
     """(target id, its user's id, unknown fields) of a `target`; None when absent."""
-    target = _object(value)
+    target = object_or_none(value)
     if target is None:
         return None
     target_id = to_int(_id(target))
     to_int(target.get("app_id"))
-    extra = _unknown(target, _TARGET)
-    user = _object(target.get("user"))
+    extra = unknown_keys(target, _TARGET)
+    user = object_or_none(target.get("user"))
     user_id = None
     if user is not None:
         user_id = to_int(_id(user))
-        _nest(extra, "user", _unknown(user, _TARGET_USER))
+        _nest(extra, "user", unknown_keys(user, _TARGET_USER))
     return target_id, user_id, extra
 
 
 def _texts(items: Any, *keys: str) -> list[str]:
-    """The entity texts the model path takes (`records._entity_texts`) from a list of objects."""
-    if type(items) is not list:
-        raise _Slow
-    out = []
-    for item in items:
-        if type(item) is not dict:
-            raise _Slow
-        for key in keys:
-            text = item.get(key)
-            if isinstance(text, str) and text:
-                out.append(text)
-                break
-    return out
+    """The entity texts the model path takes, once the models' `list[dict]` check passes."""
+    if type(items) is not list or any(type(item) is not dict for item in items):
+        raise FastPathMiss
+    return entity_texts(items, *keys)
 
 
 def _user(value: Any, extra: dict[str, Any]) -> dict[str, Any] | None:
-    user = _object(value)
+    user = object_or_none(value)
     if user is None:
         return None
     record: dict[str, Any] = {"id": _required_id(user)}
@@ -153,26 +131,26 @@ def _user(value: Any, extra: dict[str, Any]) -> dict[str, Any] | None:
         created_at=to_epoch_ms(user.get("created_at")),
         profile_image_url_https=strings["profile_image_url_https"],
     )
-    _nest(extra, "user", _unknown(user, _TWEET_USER))
+    _nest(extra, "user", unknown_keys(user, _TWEET_USER))
     return record
 
 
 def _tweet(create: dict[str, Any]) -> Fast:
     date_time = to_epoch_ms(create.get("date_time"))
     target = _target(create.get("target"))
-    tweet = _object(create.get("tweet"))
-    extra = _unknown(create, _CREATE)
+    tweet = object_or_none(create.get("tweet"))
+    extra = unknown_keys(create, _CREATE)
     if target is not None:
         _nest(extra, "target", target[2])
     if tweet is None:
         if target is None or target[0] is None:
-            raise _Slow  # "a tweet_event needs tweet.id or target.id"
+            raise FastPathMiss  # "a tweet_event needs tweet.id or target.id"
         tweet_id = target[0]
         fields: dict[str, Any] = {**_NO_TWEET, "hashtags": [], "urls": [], "user_mentions": []}
     else:
         tweet_id = _required_id(tweet)
-        tweet_extra = _unknown(tweet, _TWEET)
-        entities = _object(tweet.get("entities"))
+        tweet_extra = unknown_keys(tweet, _TWEET)
+        entities = object_or_none(tweet.get("entities"))
         if entities is None:
             hashtags: list[str] = []
             urls: list[str] = []
@@ -181,7 +159,7 @@ def _tweet(create: dict[str, Any]) -> Fast:
             hashtags = _texts(entities.get("hashtags", []), "text", "tag")
             urls = _texts(entities.get("urls", []), "expanded_url", "url")
             mentions = _texts(entities.get("user_mentions", []), "screen_name")
-            _nest(tweet_extra, "entities", _unknown(entities, _ENTITIES))
+            _nest(tweet_extra, "entities", unknown_keys(entities, _ENTITIES))
         get = tweet.get
         fields = {
             "created_at": to_epoch_ms(get("created_at")),
@@ -217,19 +195,19 @@ def _tweet(create: dict[str, Any]) -> Fast:
 
 def _count(value: Any, extra: dict[str, Any], name: str) -> int | None:
     """`count` of a CountValue (None when absent), its unknown fields into `extra`."""
-    holder = _object(value)
+    holder = object_or_none(value)
     if holder is None:
         return None
-    _nest(extra, name, _unknown(holder, _COUNT_VALUE))
+    _nest(extra, name, unknown_keys(holder, _COUNT_VALUE))
     return to_count(holder.get("count"))
 
 
 def _total_unique(value: Any) -> tuple[int | None, int | None, dict[str, Any]] | None:
     """(total, unique, unknown fields) of a TotalUnique; None when absent."""
-    pair = _object(value)
+    pair = object_or_none(value)
     if pair is None:
         return None
-    extra = _unknown(pair, _TOTAL_UNIQUE)
+    extra = unknown_keys(pair, _TOTAL_UNIQUE)
     total = _count(pair.get("total"), extra, "total")
     unique = _count(pair.get("unique"), extra, "unique")
     return total, unique, extra
@@ -237,37 +215,37 @@ def _total_unique(value: Any) -> tuple[int | None, int | None, dict[str, Any]] |
 
 def _summary(summary: dict[str, Any]) -> Fast:
     if "start_time" not in summary or "end_time" not in summary:
-        raise _Slow
+        raise FastPathMiss
     start, end = to_epoch_ms(summary["start_time"]), to_epoch_ms(summary["end_time"])
     if start is None or end is None:
-        raise _Slow
+        raise FastPathMiss
     target = _target(summary.get("target")) if "target" in summary else None
     if target is None or target[0] is None:
-        raise _Slow  # target is required, and its id
-    extra = _unknown(summary, _SUMMARY)
+        raise FastPathMiss  # target is required, and its id
+    extra = unknown_keys(summary, _SUMMARY)
     _nest(extra, "target", target[2])
     impressions = overall = None
     counts: dict[str, int] = {}
-    metrics = _object(summary.get("metrics"))
+    metrics = object_or_none(summary.get("metrics"))
     if metrics is not None:
-        metrics_extra = _unknown(metrics, _METRICS)
+        metrics_extra = unknown_keys(metrics, _METRICS)
         impressions = _total_unique(metrics.get("impressions"))
         if impressions is not None:
             _nest(metrics_extra, "impressions", impressions[2])
-        engagements = _object(metrics.get("engagements"))
+        engagements = object_or_none(metrics.get("engagements"))
         if engagements is not None:
-            engagements_extra = _unknown(engagements, _ENGAGEMENTS)
+            engagements_extra = unknown_keys(engagements, _ENGAGEMENTS)
             overall = _total_unique(engagements.get("overall"))
             if overall is not None:
                 _nest(engagements_extra, "overall", overall[2])
             metric_counts = engagements.get("metric_counts", {})
             if type(metric_counts) is not dict:
-                raise _Slow
+                raise FastPathMiss
             inner = []
             for name, value in metric_counts.items():
                 pair = _total_unique(value)
                 if pair is None:
-                    raise _Slow  # a TotalUnique is required for each name
+                    raise FastPathMiss  # a TotalUnique is required for each name
                 inner.append(pair[2])
                 if pair[0] is not None:
                     counts[name] = pair[0]
@@ -311,6 +289,6 @@ def fast_event(value: Any) -> Fast | None:
         if "summary_event" in value and "user_event" not in value:
             summary = value["summary_event"]
             return _summary(summary) if type(summary) is dict else None
-    except (_Slow, ValueError, TypeError):
+    except (FastPathMiss, ValueError, TypeError):
         return None
     return None

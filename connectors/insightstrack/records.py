@@ -12,7 +12,8 @@ from socialstream.connectors.insightstrack.models import (
 )
 
 
-def _entity_texts(items: list[dict[str, Any]], *keys: str) -> list[str]:
+def entity_texts(items: list[dict[str, Any]], *keys: str) -> list[str]:
+    """The first non-empty text under `keys` of each entity (hashtag, url, mention)."""
     out = []
     for item in items:
         for key in keys:
@@ -46,9 +47,9 @@ def tweet_record(create: TweetCreate) -> dict[str, Any]:
         "reply_count": tweet.reply_count if tweet else None,
         "retweet_count": tweet.retweet_count if tweet else None,
         "favorite_count": tweet.favorite_count if tweet else None,
-        "hashtags": _entity_texts(entities.hashtags, "text", "tag") if entities else [],
-        "urls": _entity_texts(entities.urls, "expanded_url", "url") if entities else [],
-        "user_mentions": (_entity_texts(entities.user_mentions, "screen_name") if entities else []),
+        "hashtags": entity_texts(entities.hashtags, "text", "tag") if entities else [],
+        "urls": entity_texts(entities.urls, "expanded_url", "url") if entities else [],
+        "user_mentions": (entity_texts(entities.user_mentions, "screen_name") if entities else []),
         "filter_level": tweet.filter_level if tweet else None,
         "timestamp_ms": tweet.timestamp_ms if tweet else None,
         "user": (

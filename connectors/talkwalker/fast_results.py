@@ -17,12 +17,15 @@ from typing import Any
 
 from socialstream.connectors.talkwalker.records import document_id
 from socialstream.runtime.lenient import (
+    FastPathMiss,
+    object_or_none,
     to_count,
     to_epoch_ms,
     to_float,
     to_int,
     to_str,
     to_str_list,
+    unknown_keys,
 )
 
 # The fields the models name; everything else is kept in `extra`, as the models keep it.
@@ -46,32 +49,15 @@ _HIGHLIGHT_FIELDS = frozenset(("title_snippet", "content_snippet", "matched"))
 _BODY_FIELDS = frozenset(("data", "highlighted_data"))
 
 
-class _Slow(Exception):
-    """Not a shape this path reads: the model path decides."""
-
-
-def _object(value: Any) -> dict[str, Any] | None:
-    """A nested model's input: None, or a JSON object (anything else fails validation)."""
-    if value is None or type(value) is dict:
-        return value
-    raise _Slow
-
-
-def _unknown(value: dict[str, Any], known: frozenset[str]) -> dict[str, Any]:
-    if known.issuperset(value):  # the common case, tested in C
-        return {}
-    return {k: v for k, v in value.items() if k not in known}
-
-
 def _world(value: Any, extra: dict[str, Any], name: str) -> dict[str, Any] | None:
     """`world_data` as a location record (None when empty), its unknown fields into `extra`."""
-    world = _object(value)
+    world = object_or_none(value)
     if world is None:
         return None
     location: dict[str, Any] = {k: to_str(world.get(k)) for k in _WORLD_STR}
     location["latitude"] = to_float(world.get("latitude"))
     location["longitude"] = to_float(world.get("longitude"))
-    unknown = _unknown(world, _WORLD_FIELDS)
+    unknown = unknown_keys(world, _WORLD_FIELDS)
     if unknown:
         extra[name] = unknown
     if all(v is None for v in location.values()):
@@ -81,37 +67,37 @@ def _world(value: Any, extra: dict[str, Any], name: str) -> dict[str, Any] | Non
 
 def _result(body: Any, timeframe_start: int | None) -> tuple[str, dict[str, Any]]:
     if type(body) is not dict:
-        raise _Slow
+        raise FastPathMiss
     data = body.get("data")
     if type(data) is not dict or "url" not in data:
-        raise _Slow
+        raise FastPathMiss
     url = to_str(data["url"])
     if not url:
-        raise _Slow
+        raise FastPathMiss
     doc_id = document_id(url)
-    extra_data = _unknown(data, _DATA_FIELDS)
+    extra_data = unknown_keys(data, _DATA_FIELDS)
 
-    article = _object(data.get("article_extended_attributes"))
+    article = object_or_none(data.get("article_extended_attributes"))
     if article:
-        unknown = _unknown(article, frozenset(("num_comments",)))
+        unknown = unknown_keys(article, frozenset(("num_comments",)))
         if unknown:
             extra_data["article_extended_attributes"] = unknown
-    extended = _object(data.get("source_extended_attributes"))
+    extended = object_or_none(data.get("source_extended_attributes"))
     if extended:
-        unknown = _unknown(extended, frozenset(("alexa_pageviews",)))
+        unknown = unknown_keys(extended, frozenset(("alexa_pageviews",)))
         if unknown:
             extra_data["source_extended_attributes"] = unknown
 
     author_record: dict[str, Any] | None = None
-    author = _object(data.get("extra_author_attributes"))
+    author = object_or_none(data.get("extra_author_attributes"))
     if author is not None:
-        author_extra = _unknown(author, _AUTHOR_FIELDS)
+        author_extra = unknown_keys(author, _AUTHOR_FIELDS)
         author_record = {k: to_str(author.get(k)) for k in _AUTHOR_STR}
         author_record["location"] = _world(author.get("world_data"), author_extra, "world_data")
         if author_extra:
             extra_data["extra_author_attributes"] = author_extra
     source_record = None
-    source = _object(data.get("extra_source_attributes"))
+    source = object_or_none(data.get("extra_source_attributes"))
     if source is not None or extended is not None:
         source_extra: dict[str, Any] = {}
         source_record = {
@@ -127,7 +113,7 @@ def _result(body: Any, timeframe_start: int | None) -> tuple[str, dict[str, Any]
             ),
         }
         if source is not None:
-            source_extra.update(_unknown(source, _SOURCE_FIELDS))
+            source_extra.update(unknown_keys(source, _SOURCE_FIELDS))
         if source_extra:
             extra_data["extra_source_attributes"] = source_extra
 
@@ -140,8 +126,8 @@ def _result(body: Any, timeframe_start: int | None) -> tuple[str, dict[str, Any]
     extra_highlights = []
     for highlight in highlights:
         if type(highlight) is not dict:
-            raise _Slow
-        matched = _object(highlight.get("matched"))
+            raise FastPathMiss
+        matched = object_or_none(highlight.get("matched"))
         matches.append(
             {
                 "stream_id": to_str(matched.get("stream_id")) if matched is not None else None,
@@ -152,13 +138,13 @@ def _result(body: Any, timeframe_start: int | None) -> tuple[str, dict[str, Any]
                 "content_snippet": to_str(highlight.get("content_snippet")),
             }
         )
-        unknown = _unknown(highlight, _HIGHLIGHT_FIELDS)
+        unknown = unknown_keys(highlight, _HIGHLIGHT_FIELDS)
         if matched is not None:
-            matched_extra = _unknown(matched, _MATCHED_FIELDS)
+            matched_extra = unknown_keys(matched, _MATCHED_FIELDS)
             if matched_extra:
                 unknown["matched"] = matched_extra
         extra_highlights.append(unknown)
-    extra = _unknown(body, _BODY_FIELDS)
+    extra = unknown_keys(body, _BODY_FIELDS)
     if extra_data:
         extra["data"] = extra_data
     if any(extra_highlights):
@@ -212,5 +198,5 @@ def result_records(
         return None
     try:
         return [_result(body, timeframe_start) for body in results]
-    except (_Slow, ValueError, TypeError):
+    except (FastPathMiss, ValueError, TypeError):
         return None

@@ -16,8 +16,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from socialstream.runtime.avro_compiler import INT_MAX, INT_MIN, LONG_MAX, LONG_MIN
 from socialstream.runtime.avro_reader import compile_reader
-from socialstream.runtime.avro_writer import INT_MAX, INT_MIN, LONG_MAX, LONG_MIN, long_bytes
+from socialstream.runtime.avro_writer import long_bytes
 from socialstream.runtime.codec import DecodeError, _body, _read_body, shipped
 from socialstream.schemas import load_schema, schema_names
 
