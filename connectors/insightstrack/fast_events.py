@@ -32,11 +32,20 @@ SUMMARIES = "insightstrack.summaries"
 
 _TARGET_USER = frozenset(("id", "id_str"))
 _TARGET = frozenset(("id", "id_str", "user", "app_id"))
-_TWEET_USER_STR = (
-    *("name", "screen_name", "location", "description", "url", "profile_image_url_https"),
+_TWEET_USER_STR: tuple[str, ...] = (
+    "name",
+    "screen_name",
+    "location",
+    "description",
+    "url",
+    "profile_image_url_https",
 )
-_TWEET_USER_COUNTS = (
-    *("followers_count", "friends_count", "listed_count", "favourites_count", "statuses_count"),
+_TWEET_USER_COUNTS: tuple[str, ...] = (
+    "followers_count",
+    "friends_count",
+    "listed_count",
+    "favourites_count",
+    "statuses_count",
 )
 _TWEET_USER = frozenset(
     ("id", "id_str", "verified", "protected", "created_at", *_TWEET_USER_STR, *_TWEET_USER_COUNTS)

@@ -47,6 +47,8 @@ _SOURCE_FIELDS = frozenset(("id", "name", "world_data"))
 _MATCHED_FIELDS = frozenset(("rule_id", "stream_id", "panel_id", "rule_query"))
 _HIGHLIGHT_FIELDS = frozenset(("title_snippet", "content_snippet", "matched"))
 _BODY_FIELDS = frozenset(("data", "highlighted_data"))
+_ARTICLE_FIELDS = frozenset(("num_comments",))
+_EXTENDED_FIELDS = frozenset(("alexa_pageviews",))
 
 
 def _world(value: Any, extra: dict[str, Any], name: str) -> dict[str, Any] | None:
@@ -79,12 +81,12 @@ def _result(body: Any, timeframe_start: int | None) -> tuple[str, dict[str, Any]
 
     article = object_or_none(data.get("article_extended_attributes"))
     if article:
-        unknown = unknown_keys(article, frozenset(("num_comments",)))
+        unknown = unknown_keys(article, _ARTICLE_FIELDS)
         if unknown:
             extra_data["article_extended_attributes"] = unknown
     extended = object_or_none(data.get("source_extended_attributes"))
     if extended:
-        unknown = unknown_keys(extended, frozenset(("alexa_pageviews",)))
+        unknown = unknown_keys(extended, _EXTENDED_FIELDS)
         if unknown:
             extra_data["source_extended_attributes"] = unknown
 
