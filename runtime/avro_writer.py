@@ -8,8 +8,7 @@ source, once, that writes the fields in order behind exact type tests.
 It is exact or it refuses: a value of a type it does not expect, a number out of range, or a
 union it cannot resolve the way fastavro would raises `Mismatch` (or the error Python raises),
 and the codec then writes that record with fastavro, so every byte and every error is still
-fastavro's. Schema features it does not compile (logical types other than the integer ones,
-named-type recursion through unions of records) make `compile_encoder` return None.
+fastavro's. A schema with a logical type other than the integer ones is not compiled (None).
 """
 
 from __future__ import annotations
