@@ -228,7 +228,7 @@ def _summary(summary: dict[str, Any]) -> Fast:
     start, end = to_epoch_ms(summary["start_time"]), to_epoch_ms(summary["end_time"])
     if start is None or end is None:
         raise FastPathMiss
-    target = _target(summary.get("target")) if "target" in summary else None
+    target = _target(summary.get("target"))
     if target is None or target[0] is None:
         raise FastPathMiss  # target is required, and its id
     extra = unknown_keys(summary, _SUMMARY)
