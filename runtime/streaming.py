@@ -196,8 +196,7 @@ class QuixProcessor(ABC):
 class Encoded:
     """An output already encoded: its key, Avro bytes and headers, and whether it is a dead letter.
 
-    Processors encode before the stream branches into outputs and dead letters, so what the
-    framework copies at the branch is a few bytes instead of a whole record."""
+    Processors encode before the output step, which picks the topic (output or DLQ) by `dead`."""
 
     dead: bool
     key: str | None
@@ -247,5 +246,9 @@ def write_outputs(
         key_serializer="bytes",
         value_serializer=PreEncoded(),
     )
-    sdf[sdf.apply(lambda v: not v.dead)].to_topic(out, key=lambda value: value.key)
-    sdf[sdf.apply(lambda v: v.dead)].to_topic(dlq, key=lambda value: None)
+    # One step choosing the topic, not two filtered branches: the framework pickle-copies a
+    # value at every branch, and that copy was a tenth of a processor's time.
+    sdf.to_topic(
+        lambda value, key, ts, headers: dlq if value.dead else out,
+        key=lambda value: value.key,  # a dead letter's is None
+    )
