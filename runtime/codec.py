@@ -50,7 +50,12 @@ class Codec(Protocol):
 
     def encode(self, schema_name: str, record: dict[str, Any], topic: str) -> bytes: ...
 
-    def decode(self, data: bytes, topic: str | None = None) -> Decoded: ...
+    def decode(
+        self, data: bytes, topic: str | None = None, fields: frozenset[str] | None = None
+    ) -> Decoded:
+        """The record in `data`; with `fields`, at least those of its top-level fields (a
+        processor that needs a few fields of a large record skips building the rest)."""
+        ...
 
 
 def _parse(schema: dict[str, Any]) -> Any:
@@ -181,6 +186,8 @@ class _ShippedSchemas:
         self.union_plans: dict[str, UnionPlan] = {}
         self.compiled: dict[str, Encoder | None] = {}
         self.readers: dict[bytes, Reader | None] = {}  # by fingerprint: shipped schemas only
+        self._raw: dict[bytes, dict[str, Any]] = {}
+        self._projections: dict[tuple[bytes, frozenset[str]], Reader | None] = {}
         for name in schema_names():
             raw = load_schema(name)
             parsed = _parse(raw)
@@ -192,6 +199,7 @@ class _ShippedSchemas:
             self.fingerprints[name] = fp
             self.by_fingerprint[fp] = (full_name(name), parsed)
             self.readers[fp] = compile_reader(raw)
+            self._raw[fp] = raw
         # Older released versions stay decodable after a compatible change.
         for path in BASELINE_DIR.glob("*.avsc"):
             raw = json.loads(path.read_text(encoding="utf-8"))
@@ -199,6 +207,16 @@ class _ShippedSchemas:
             if fp not in self.by_fingerprint:
                 name = f"{raw.get('namespace', '')}.{raw['name']}".lstrip(".")
                 self.by_fingerprint[fp] = (name, _parse(raw))
+
+    def reader(self, fp: bytes, fields: frozenset[str] | None) -> Reader | None:
+        """The compiled reader of a shipped schema, projected to `fields` if given (compiled on
+        first use: a race compiles it twice, harmlessly)."""
+        if fields is None or fp not in self._raw:
+            return self.readers.get(fp)
+        key = (fp, fields)
+        if key not in self._projections:
+            self._projections[key] = compile_reader(self._raw[fp], fields)
+        return self._projections[key]
 
     def parsed(self, schema_name: str) -> Any:
         try:
@@ -235,7 +253,9 @@ class SingleObjectCodec:
             + _body(parsed, record, plan, compiled)
         )
 
-    def decode(self, data: bytes, topic: str | None = None) -> Decoded:
+    def decode(
+        self, data: bytes, topic: str | None = None, fields: frozenset[str] | None = None
+    ) -> Decoded:
         if len(data) < 10 or data[:2] != SINGLE_OBJECT_MAGIC:
             raise DecodeError("not Avro single-object encoded (missing C3 01 marker)")
         found = self._schemas.by_fingerprint.get(data[2:10])
@@ -243,7 +263,7 @@ class SingleObjectCodec:
             raise DecodeError(f"unknown schema fingerprint {data[2:10].hex()}")
         name, writer = found
         reader = self._schemas.by_full_name.get(name)
-        compiled = self._schemas.readers.get(data[2:10])
+        compiled = self._schemas.reader(data[2:10], fields)
         return Decoded(name, _read_body(data, writer, reader, compiled, start=10))
 
 
@@ -262,7 +282,7 @@ class ConfluentCodec:
         self._auto_register = auto_register
         self._schemas = shipped()
         self._ids: dict[tuple[str, str], int] = {}
-        self._writers: dict[int, tuple[str, Any, Reader | None]] = {}
+        self._writers: dict[int, tuple[str, Any, bytes]] = {}
         self._lock = threading.Lock()
 
     def _schema_id(self, schema_name: str, topic: str) -> int:
@@ -295,7 +315,9 @@ class ConfluentCodec:
         )
         return CONFLUENT_MAGIC + struct.pack(">I", schema_id) + body
 
-    def decode(self, data: bytes, topic: str | None = None) -> Decoded:
+    def decode(
+        self, data: bytes, topic: str | None = None, fields: frozenset[str] | None = None
+    ) -> Decoded:
         if len(data) < 5 or data[:1] != CONFLUENT_MAGIC:
             raise DecodeError("not Confluent wire format (missing magic byte 0)")
         (schema_id,) = struct.unpack(">I", data[1:5])
@@ -305,12 +327,12 @@ class ConfluentCodec:
             registered = self._client.get_schema(schema_id)
             raw = json.loads(registered.schema_str)
             name = f"{raw.get('namespace', '')}.{raw['name']}".lstrip(".")
-            compiled = self._schemas.readers.get(_fingerprint(raw))  # a shipped schema's twin
-            found = (name, _parse(raw), compiled)
+            found = (name, _parse(raw), _fingerprint(raw))  # a shipped schema's twin compiles
             with self._lock:
                 self._writers[schema_id] = found
-        name, writer, compiled = found
+        name, writer, fp = found
         reader = self._schemas.by_full_name.get(name)
+        compiled = self._schemas.reader(fp, fields)
         return Decoded(name, _read_body(data, writer, reader, compiled, start=5))
 
 

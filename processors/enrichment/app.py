@@ -15,6 +15,8 @@ from typing import Any
 from quixstreams import Application, message_context
 
 from socialstream.processors.enrichment.documents import (
+    TALKWALKER_FIELDS,
+    TWEET_FIELDS,
     Position,
     Routing,
     from_talkwalker,
@@ -37,10 +39,13 @@ from socialstream.runtime.streaming import (
 log = logging.getLogger(__name__)
 
 COMPONENT = "enrichment"
-INPUTS = {"talkwalker.results": from_talkwalker, "insightstrack.tweets": from_tweet}
 OUTPUT = "documents.enriched"
 
 Mapper = Callable[[Mapping[str, Any], Position, Routing], dict[str, Any]]
+INPUTS: dict[str, tuple[Mapper, frozenset[str]]] = {  # each topic's mapping and what it reads
+    "talkwalker.results": (from_talkwalker, TALKWALKER_FIELDS),
+    "insightstrack.tweets": (from_tweet, TWEET_FIELDS),
+}
 
 
 def _source_position(headers: Any) -> str | None:
@@ -67,7 +72,9 @@ class Enrichment(QuixProcessor):
         self._build(app)
         return app
 
-    def _convert(self, mapper: Mapper) -> Callable[[bytes, Any, int, Any], Encoded]:
+    def _convert(
+        self, mapper: Mapper, fields: frozenset[str]
+    ) -> Callable[[bytes, Any, int, Any], Encoded]:
         output = declared(self.settings, OUTPUT)
 
         def dead(raw: bytes, reason: str, error: BaseException, where: str) -> Encoded:
@@ -90,7 +97,7 @@ class Enrichment(QuixProcessor):
             records_in.inc(context.topic)
             where = f"{context.topic}:{context.partition}:{context.offset}"
             try:
-                record = self.codec.decode(raw, context.topic).value
+                record = self.codec.decode(raw, context.topic, fields).value
             except DecodeError as exc:
                 return dead(raw, f"not a record of this topic: {exc}", exc, where)
             position = Position(
@@ -113,9 +120,9 @@ class Enrichment(QuixProcessor):
     def _build(self, app: Application) -> None:
         settings = self.settings
         frames = []
-        for name, mapper in INPUTS.items():
+        for name, (mapper, fields) in INPUTS.items():
             topic = app.topic(
                 declared(settings, name), key_deserializer="bytes", value_deserializer="bytes"
             )
-            frames.append(app.dataframe(topic).apply(self._convert(mapper), metadata=True))
+            frames.append(app.dataframe(topic).apply(self._convert(mapper, fields), metadata=True))
         write_outputs(app, settings, COMPONENT, OUTPUT, frames[0].concat(frames[1]))

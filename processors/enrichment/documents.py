@@ -19,6 +19,18 @@ from socialstream.runtime.settings import Settings
 
 TALKWALKER_SENTIMENT_SCALE = 5.0  # Talkwalker scores -5..5
 
+# The input fields each mapping reads: the processor decodes only these (a Talkwalker result has
+# thirty, many of them nested). A field used below and missing here would read as absent, which
+# tests/unit/test_enrichment_mapping.py checks against the whole record.
+TALKWALKER_FIELDS = frozenset(
+    {"document_id", "url", "lang", "title", "content", "author", "matches", "sentiment",
+     "published", "indexed", "engagement", "reach", "num_comments"}
+)  # fmt: skip
+TWEET_FIELDS = frozenset(
+    {"tweet_id", "user", "lang", "text", "retweet_count", "reply_count", "quote_count",
+     "favorite_count", "target_user_id", "created_at", "event_time", "timestamp_ms"}
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Position:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from socialstream.connectors.monitors.sentiment_records import query_hash
+from socialstream.processors.enrichment.app import Mapper
 from socialstream.processors.enrichment.documents import (
+    TALKWALKER_FIELDS,
+    TWEET_FIELDS,
     Position,
     Routing,
     UnknownQuery,
@@ -14,12 +19,16 @@ from socialstream.processors.enrichment.documents import (
 )
 from socialstream.processors.enrichment.domains import registered_domain
 from socialstream.processors.enrichment.language import detect
+from socialstream.runtime.codec import SingleObjectCodec
 from socialstream.runtime.settings import (
     EnrichmentSettings,
     SentimentQuery,
     SentimentSettings,
     Settings,
 )
+from socialstream.simulators.insightstrack import EventScript
+from socialstream.simulators.records import insightstrack_events, talkwalker_results
+from socialstream.simulators.talkwalker import Corpus
 
 NEWS = SentimentQuery(name="news", source_type="news")
 SOCIAL = SentimentQuery(name="social", source_type="social")
@@ -116,3 +125,52 @@ def test_tweet_mapping_sums_engagement_and_names_the_rule() -> None:
     assert doc["engagement"] == 8 and doc["reach"] == 100
     assert doc["matches"] == [{"stream_id": "acme.prod", "rule_id": "from:7"}]
     assert doc["author"] == {"id": "9", "name": None, "handle": "ann", "followers": 100}
+
+
+class Reads(dict[str, Any]):
+    """A record that notes which of its top-level fields a mapping reads."""
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        super().__init__(record)
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+
+def _inputs() -> list[tuple[str, Mapper, frozenset[str], dict[str, Any]]]:
+    results = talkwalker_results(Corpus(seed=5, timeframes=1, per_timeframe=200))
+    tweets, _ = insightstrack_events(EventScript(seed=5, count=300))
+    assert results and tweets
+    return [("talkwalker_result", from_talkwalker, TALKWALKER_FIELDS, r) for r in results] + [
+        ("insightstrack_tweet", from_tweet, TWEET_FIELDS, t) for t in tweets
+    ]
+
+
+def test_each_mapping_reads_only_the_fields_the_processor_decodes() -> None:
+    routing = Routing(settings())
+    for schema, mapper, fields, record in _inputs():
+        # all optional fields absent too, so that every fallback (`a or b`) is read
+        for variant in (
+            record,
+            {k: v for k, v in record.items() if k in ("document_id", "tweet_id")},
+        ):
+            reads = Reads(variant)
+            mapper(reads, Position("t", 0, 1, "label=a;event=b"), routing)
+            assert reads.read <= fields, (schema, sorted(reads.read - fields))
+
+
+def test_a_document_from_the_decoded_fields_equals_one_from_the_whole_record() -> None:
+    codec, routing = SingleObjectCodec(), Routing(settings())
+    position = Position("t", 0, 1, "label=a;event=b")
+    for schema, mapper, fields, record in _inputs():
+        data = codec.encode(schema, record)
+        projected = codec.decode(data, fields=fields).value
+        assert set(projected) == fields
+        whole = codec.decode(data).value
+        assert mapper(projected, position, routing) == mapper(whole, position, routing)
