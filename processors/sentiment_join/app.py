@@ -20,6 +20,7 @@ from quixstreams import Application, State, message_context
 
 from socialstream.processors.sentiment_join.asof import JoinRules, QueryJoin, document_time, scored
 from socialstream.runtime import tracing
+from socialstream.runtime.branching import split
 from socialstream.runtime.codec import Codec, DecodeError, codec_from_settings
 from socialstream.runtime.metrics import RECORDS_IN, ByTopic
 from socialstream.runtime.settings import Settings
@@ -47,6 +48,10 @@ def plain(record: dict[str, Any]) -> dict[str, Any]:
     return {
         k: int(v.timestamp() * 1000) if isinstance(v, datetime) else v for k, v in record.items()
     }
+
+
+def is_dead(item: dict[str, Any]) -> bool:
+    return bool(item["kind"] == "dead")
 
 
 def summary_match(summary: dict[str, Any]) -> dict[str, Any]:
@@ -147,19 +152,17 @@ class SentimentJoin(QuixProcessor):
         buckets = source("sentiment.history", "bucket")
         summaries = source("insightstrack.summaries", "summary", key="str")
 
-        dead = documents[documents.apply(lambda v: v["kind"] == "dead")].concat(
-            buckets[buckets.apply(lambda v: v["kind"] == "dead")]
-        )
-        documents = documents[documents.apply(lambda v: v["kind"] == "document")]
-        buckets = buckets[buckets.apply(lambda v: v["kind"] == "bucket")]
+        # Every split is of complementary filters, so no value is copied (`branching.py`).
+        dead_documents, documents = split(documents, is_dead)
+        dead_buckets, buckets = split(buckets, is_dead)
+        dead_summaries, summaries = split(summaries, is_dead)
+        dead = dead_documents.concat(dead_buckets).concat(dead_summaries)
 
         def now() -> int:
             return int(time.time() * 1000)
 
-        no_query = documents[documents.apply(lambda v: not v["value"].get("query_hash"))].apply(
-            lambda v: scored(v["value"], None, "NO_SENTIMENT", now())
-        )
-        by_query = documents[documents.apply(lambda v: bool(v["value"].get("query_hash")))]
+        by_query, no_query = split(documents, lambda v: bool(v["value"].get("query_hash")))
+        no_query = no_query.apply(lambda v: scored(v["value"], None, "NO_SENTIMENT", now()))
         by_query = by_query.group_by(
             lambda v: v["value"]["query_hash"], name="query-documents",
             key_serializer="str", key_deserializer="str",
@@ -171,15 +174,12 @@ class SentimentJoin(QuixProcessor):
         joined = by_query.concat(buckets).apply(self._join, stateful=True, expand=True)
         scored_all = no_query.concat(joined)
 
-        tweets = scored_all[scored_all.apply(lambda v: v["document"]["source"] == "INSIGHTSTRACK")]
-        others = scored_all[scored_all.apply(lambda v: v["document"]["source"] != "INSIGHTSTRACK")]
+        tweets, others = split(scored_all, lambda v: v["document"]["source"] == "INSIGHTSTRACK")
         tweets = tweets.group_by(
             lambda v: v["document"]["document_id"].removeprefix("x:"), name="tweet-documents",
             key_serializer="str", key_deserializer="str",
         ).set_timestamp(lambda value, key, ts, headers: value["scored_at"])  # fmt: skip
-        summaries = summaries[summaries.apply(lambda v: v["kind"] == "summary")].apply(
-            lambda v: v["value"]
-        )
+        summaries = summaries.apply(lambda v: v["value"])
 
         def merge(left: dict[str, Any], right: dict[str, Any] | None) -> dict[str, Any]:
             if right is None:

@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from socialstream.connectors.monitors.sentiment_records import query_hash
@@ -126,6 +126,11 @@ def test_mixed_input_gives_exactly_the_expected_scored_documents(
     produce(
         kafka, topics, "insightstrack.summaries", [(str(s["tweet_id"]), s, None) for s in summaries]
     )
+    garbage = ("documents.enriched", "sentiment.history", "insightstrack.summaries")
+    producer = Producer({"bootstrap.servers": kafka.bootstrap_servers})
+    for name in garbage:  # one record of each input that is not Avro: to the DLQ, with why
+        producer.produce(f"{topics.prefix}{name}", b"not avro at all", key=b"bad")
+    assert producer.flush(30) == 0
     log = tmp_path / "pipeline.log"
     join = start("sentiment-join", environment, log)
     enrichment = start("enrichment", environment, log)
@@ -181,6 +186,14 @@ def test_mixed_input_gives_exactly_the_expected_scored_documents(
         assert out["summary"]["impressions_total"] == want["impressions_total"]
         assert out["summary"]["metric_counts"] == want["metric_counts"]
     assert with_summary > 50
+
+    dead = [value for _, value in records(kafka, topics, "sentiment-join.dlq")]
+    assert sorted(d["source_position"].rsplit(":", 2)[0] for d in dead) == sorted(
+        f"{topics.prefix}{name}" for name in garbage
+    )
+    for letter in dead:
+        assert letter["raw"] == b"not avro at all" and "not a record" in letter["reason"]
+        assert letter["intended_topic"] == f"{topics.prefix}{OUTPUT}"
 
 
 def test_sigkill_restores_the_join_state_and_loses_or_repeats_nothing(
