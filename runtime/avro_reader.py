@@ -137,7 +137,7 @@ class _Compiler(SchemaCompiler):
         if kind == "boolean":
             return [f"{i}p += 1"]
         if kind in ("int", "long", "timestamp-millis"):
-            return self._long(self.fresh("u"), i)
+            return self._step_long(i)
         if kind in ("float", "double"):
             return [f"{i}p += {4 if kind == 'float' else 8}"]
         if kind in ("string", "bytes"):
@@ -146,7 +146,7 @@ class _Compiler(SchemaCompiler):
                     f"{i}p += {size}"]  # fmt: skip
         if kind == "enum":
             self.named.setdefault(self.full_name(schema, namespace), schema)
-            return self._long(self.fresh("u"), i)
+            return self._step_long(i)
         if kind == "fixed":
             self.named.setdefault(self.full_name(schema, namespace), schema)
             return [f"{i}p += {int(schema['size'])}"]
@@ -184,15 +184,24 @@ class _Compiler(SchemaCompiler):
         raise Unsupported(f"type {kind}")
 
     def _long(self, var: str, i: str) -> list[str]:
-        byte = self.fresh("c")
+        """A varint: one and two bytes inline (lengths up to 8 KiB), longer ones by a call."""
+        byte, second = self.fresh("c"), self.fresh("d")
         return [
             f"{i}{byte} = b[p]",
             f"{i}if {byte} < 128:",
             f"{i}    {var} = ({byte} >> 1) ^ -({byte} & 1)",
             f"{i}    p += 1",
+            f"{i}elif ({second} := b[p + 1]) < 128:",
+            f"{i}    {byte} = ({byte} & 127) | ({second} << 7)",
+            f"{i}    {var} = ({byte} >> 1) ^ -({byte} & 1)",
+            f"{i}    p += 2",
             f"{i}else:",
             f"{i}    {var}, p = read_long(b, p)",
         ]
+
+    def _step_long(self, i: str) -> list[str]:
+        """Past a varint whose value is not wanted: its bytes up to one below 128."""
+        return [f"{i}while b[p] >= 128: p += 1", f"{i}p += 1"]
 
     def _sized(self, var: str, i: str, text: bool) -> list[str]:
         size, end = self.fresh("n"), self.fresh("e")

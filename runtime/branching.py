@@ -10,31 +10,33 @@ filters the same object, wrapped in a `Shared` whose pickled form is a reference
 from __future__ import annotations
 
 import itertools
-import weakref
 from collections.abc import Callable
 from typing import Any
 
 from quixstreams.dataframe import StreamingDataFrame
 
-_live: weakref.WeakValueDictionary[int, Shared] = weakref.WeakValueDictionary()
+# Values between being pickled at a branch point and unpickled for its second branch. The
+# framework unpickles once for each branch after the first, and a split has two, so `_same`
+# takes the entry out again; a weak dictionary's bookkeeping cost more than the copy it saved.
+_pickled: dict[int, Shared] = {}
 _ids = itertools.count()
 
 
 def _same(key: int) -> Shared:
-    return _live[key]
+    return _pickled.pop(key)
 
 
 class Shared:
-    """A value whose copy (pickle) is itself: alive for as long as a branch holds it."""
+    """A value whose copy (pickle) is itself, for a branch point with two branches."""
 
-    __slots__ = ("__weakref__", "_key", "value")
+    __slots__ = ("_key", "value")
 
     def __init__(self, value: Any) -> None:
         self.value = value
         self._key = next(_ids)
-        _live[self._key] = self
 
     def __reduce__(self) -> tuple[Callable[[int], Shared], tuple[int]]:
+        _pickled[self._key] = self
         return _same, (self._key,)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from quixstreams import Application
 
-from socialstream.runtime.branching import Shared, split
+from socialstream.runtime.branching import Shared, _pickled, split
 from socialstream.runtime.settings import KafkaSettings
 
 
@@ -17,6 +17,7 @@ def test_a_shared_value_copies_as_itself() -> None:
     shared = Shared(value)
     copy = pickle.loads(pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL))  # noqa: S301
     assert copy is shared and copy.value is value
+    assert not _pickled  # the copy took it out of the registry: nothing accumulates
 
 
 def test_each_value_goes_down_exactly_one_branch_uncopied(kafka: KafkaSettings) -> None:
@@ -34,3 +35,4 @@ def test_each_value_goes_down_exactly_one_branch_uncopied(kafka: KafkaSettings) 
         ("even", 0), ("odd", 1), ("even", 2), ("odd", 3)
     ]  # fmt: skip
     assert all(v is value for (_, v), value in zip(seen, values, strict=True))
+    assert not _pickled
