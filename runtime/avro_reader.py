@@ -2,7 +2,7 @@
 
 fastavro's reader took 30-80 µs a record here (a tweet, a Talkwalker result), more than the
 processors' own work. `compile_reader` turns a record schema into Python source, once, that reads
-the fields in order with the common one-byte varint inline.
+the fields in order with the common one- and two-byte varints inline.
 
 Like the writer (`avro_writer`), it is exact or it refuses: bytes it does not expect (a union
 index out of range, a length past the end, a number past 64 bits, invalid UTF-8) raise, and the
@@ -11,10 +11,10 @@ reads only records written with the same schema (no schema resolution); timestam
 come back as aware datetimes, as fastavro gives them. Schemas with other logical types are not
 compiled (None).
 
-A reader can also be compiled for some top-level fields only (`fields`): the others are stepped
-over without being built, as a reader schema without them would in Avro's schema resolution, so
-what they hold is not checked beyond its lengths. A processor that uses a few fields of a large
-record (enrichment and a Talkwalker result) reads it in a fraction of the time.
+A reader can also be compiled for some top-level fields only (`fields`): the others are checked
+as the whole reader checks them (lengths, UTF-8, ranges, union and enum indexes) but not built,
+so a projection refuses the bytes the whole reader refuses, apart from timestamps out of Python's
+range. Enrichment reads the 13 fields it uses of a Talkwalker result's 30 in ~70% of the time.
 """
 
 from __future__ import annotations
@@ -129,44 +129,29 @@ class _Compiler(SchemaCompiler):
         return function
 
     def skip(self, schema: Any, namespace: str, indent: str) -> list[str]:
-        """Lines that advance `p` past one value of `schema` without building it."""
+        """Lines that advance `p` past one value of `schema`, checking it as `value` would
+        (UTF-8, ranges, union and enum indexes) without building records, lists or times."""
         schema, kind = self._resolve(schema, namespace)
         i = indent
-        if kind == "null":
-            return []
-        if kind == "boolean":
-            return [f"{i}p += 1"]
-        if kind in ("int", "long", "timestamp-millis"):
-            return self._step_long(i)
-        if kind in ("float", "double"):
-            return [f"{i}p += {4 if kind == 'float' else 8}"]
-        if kind in ("string", "bytes"):
-            size = self.fresh("n")
-            return [*self._long(size, i), f"{i}if {size} < 0: raise Mismatch('length')",
-                    f"{i}p += {size}"]  # fmt: skip
-        if kind == "enum":
-            self.named.setdefault(self.full_name(schema, namespace), schema)
-            return self._step_long(i)
-        if kind == "fixed":
-            self.named.setdefault(self.full_name(schema, namespace), schema)
-            return [f"{i}p += {int(schema['size'])}"]
+        if kind in ("null", "boolean", "int", "long", "string", "bytes", "enum"):
+            return self.value(schema, self.fresh("u"), namespace, i)
+        if kind == "timestamp-millis":
+            return self._long(self.fresh("u"), i)
+        if kind in ("float", "double", "fixed"):
+            width = {"float": 4, "double": 8}.get(kind) or int(schema["size"])
+            if kind == "fixed":
+                self.named.setdefault(self.full_name(schema, namespace), schema)
+            return [f"{i}p += {width}", f"{i}if p > len(b): raise Mismatch('length')"]
         if kind in ("array", "map"):
-            count, size = self.fresh("k"), self.fresh("n")
-            inner = i + "        "
+            count, inner = self.fresh("k"), i + "        "
             items = self.skip(schema["items"], namespace, inner) if kind == "array" else [
                 *self.skip("string", namespace, inner),
                 *self.skip(schema["values"], namespace, inner),
             ]  # fmt: skip
             return [
                 f"{i}while True:",
-                *self._long(count, i + "    "),
-                f"{i}    if {count} < 0:",  # a block that gives its size in bytes: jump it
-                f"{i}        {size}, p = read_long(b, p)",
-                f"{i}        if {size} < 0: raise Mismatch('length')",
-                f"{i}        p += {size}",
-                f"{i}        continue",
+                *self._count(count, i + "    "),
                 f"{i}    if not {count}: break",
-                f"{i}    if {count} > len(b) - p: raise Mismatch('count')",
                 f"{i}    for _ in range({count}):",
                 *(items or [f"{inner}pass"]),
             ]
@@ -198,10 +183,6 @@ class _Compiler(SchemaCompiler):
             f"{i}else:",
             f"{i}    {var}, p = read_long(b, p)",
         ]
-
-    def _step_long(self, i: str) -> list[str]:
-        """Past a varint whose value is not wanted: its bytes up to one below 128."""
-        return [f"{i}while b[p] >= 128: p += 1", f"{i}p += 1"]
 
     def _sized(self, var: str, i: str, text: bool) -> list[str]:
         size, end = self.fresh("n"), self.fresh("e")

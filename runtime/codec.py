@@ -16,6 +16,7 @@ import io
 import json
 import struct
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -55,6 +56,15 @@ class Codec(Protocol):
     ) -> Decoded:
         """The record in `data`; with `fields`, at least those of its top-level fields (a
         processor that needs a few fields of a large record skips building the rest)."""
+        ...
+
+    def body(self, data: bytes, schema_name: str) -> bytes:
+        """The Avro body of the record in `data` as the shipped `schema_name` writes it: the
+        bytes themselves when it was written so, else decoded and written again."""
+        ...
+
+    def frame(self, schema_name: str, body: bytes, topic: str) -> bytes:
+        """A record of `schema_name` whose Avro body is `body`, framed as `encode` frames it."""
         ...
 
 
@@ -175,6 +185,26 @@ def _read_body(
     return value
 
 
+def field_encoder(schema_name: str, first: int) -> Callable[[dict[str, Any]], bytes]:
+    """Writes the fields of a shipped record schema from position `first` on. A record's Avro
+    body is its fields' bodies in order, so a processor that holds the first fields' bytes (the
+    sentiment join, a whole `Document`) writes only the rest of the record."""
+    key = (schema_name, first)
+    if key not in _field_encoders:
+        schema = load_schema(schema_name)
+        tail = {
+            **schema,
+            "name": f"{schema['name']}From{first}",
+            "fields": schema["fields"][first:],
+        }
+        parsed, plan, compiled = _parse(tail), _union_plan(tail), compile_encoder(tail)
+        _field_encoders[key] = lambda record: _body(parsed, record, plan, compiled)
+    return _field_encoders[key]
+
+
+_field_encoders: dict[tuple[str, int], Callable[[dict[str, Any]], bytes]] = {}
+
+
 class _ShippedSchemas:
     """The shipped schemas parsed once: by name, by full name and by fingerprint."""
 
@@ -218,6 +248,11 @@ class _ShippedSchemas:
             self._projections[key] = compile_reader(self._raw[fp], fields)
         return self._projections[key]
 
+    def write_body(self, schema_name: str, record: dict[str, Any]) -> bytes:
+        """The Avro body of `record` in the shipped schema `schema_name`."""
+        parsed = self.parsed(schema_name)
+        return _body(parsed, record, self.union_plans[schema_name], self.compiled[schema_name])
+
     def parsed(self, schema_name: str) -> Any:
         try:
             return self.by_name[schema_name]
@@ -244,14 +279,7 @@ class SingleObjectCodec:
         self._schemas = shipped()
 
     def encode(self, schema_name: str, record: dict[str, Any], topic: str = "") -> bytes:
-        schemas = self._schemas
-        parsed = schemas.parsed(schema_name)
-        plan, compiled = schemas.union_plans[schema_name], schemas.compiled[schema_name]
-        return (
-            SINGLE_OBJECT_MAGIC
-            + schemas.fingerprints[schema_name]
-            + _body(parsed, record, plan, compiled)
-        )
+        return self.frame(schema_name, self._schemas.write_body(schema_name, record))
 
     def decode(
         self, data: bytes, topic: str | None = None, fields: frozenset[str] | None = None
@@ -265,6 +293,17 @@ class SingleObjectCodec:
         reader = self._schemas.by_full_name.get(name)
         compiled = self._schemas.reader(data[2:10], fields)
         return Decoded(name, _read_body(data, writer, reader, compiled, start=10))
+
+    def body(self, data: bytes, schema_name: str) -> bytes:
+        if (
+            data[2:10] == self._schemas.fingerprints[schema_name]
+            and data[:2] == SINGLE_OBJECT_MAGIC
+        ):
+            return data[10:]
+        return self._schemas.write_body(schema_name, self.decode(data).value)
+
+    def frame(self, schema_name: str, body: bytes, topic: str = "") -> bytes:
+        return SINGLE_OBJECT_MAGIC + self._schemas.fingerprints[schema_name] + body
 
 
 class ConfluentCodec:
@@ -305,19 +344,13 @@ class ConfluentCodec:
         return int(schema_id)
 
     def encode(self, schema_name: str, record: dict[str, Any], topic: str) -> bytes:
-        schema_id = self._schema_id(schema_name, topic)
-        schemas = self._schemas
-        body = _body(
-            schemas.parsed(schema_name),
-            record,
-            schemas.union_plans[schema_name],
-            schemas.compiled[schema_name],
-        )
-        return CONFLUENT_MAGIC + struct.pack(">I", schema_id) + body
+        return self.frame(schema_name, self._schemas.write_body(schema_name, record), topic)
 
-    def decode(
-        self, data: bytes, topic: str | None = None, fields: frozenset[str] | None = None
-    ) -> Decoded:
+    def frame(self, schema_name: str, body: bytes, topic: str) -> bytes:
+        return CONFLUENT_MAGIC + struct.pack(">I", self._schema_id(schema_name, topic)) + body
+
+    def _writer(self, data: bytes) -> tuple[str, Any, bytes]:
+        """(full name, parsed schema, fingerprint) of the schema `data` was written with."""
         if len(data) < 5 or data[:1] != CONFLUENT_MAGIC:
             raise DecodeError("not Confluent wire format (missing magic byte 0)")
         (schema_id,) = struct.unpack(">I", data[1:5])
@@ -330,7 +363,17 @@ class ConfluentCodec:
             found = (name, _parse(raw), _fingerprint(raw))  # a shipped schema's twin compiles
             with self._lock:
                 self._writers[schema_id] = found
-        name, writer, fp = found
+        return found
+
+    def body(self, data: bytes, schema_name: str) -> bytes:
+        if self._writer(data)[2] == self._schemas.fingerprints[schema_name]:
+            return data[5:]
+        return self._schemas.write_body(schema_name, self.decode(data).value)
+
+    def decode(
+        self, data: bytes, topic: str | None = None, fields: frozenset[str] | None = None
+    ) -> Decoded:
+        name, writer, fp = self._writer(data)
         reader = self._schemas.by_full_name.get(name)
         compiled = self._schemas.reader(fp, fields)
         return Decoded(name, _read_body(data, writer, reader, compiled, start=5))

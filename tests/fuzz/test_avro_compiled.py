@@ -172,6 +172,55 @@ def test_damaged_bytes_read_as_fastavro_reads_them_or_fail_as_it_fails(
     assert repr(read(schemas.readers[schemas.fingerprints[name]])) == repr(read(None))
 
 
+@given(
+    _records(garbage=False),
+    st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255)), min_size=1, max_size=3),
+    st.data(),
+)
+def test_a_projection_reads_damaged_bytes_the_whole_reader_reads_to_the_same_fields(
+    case: tuple[str, dict[str, Any]], flips: list[tuple[int, int]], data: st.DataObject
+) -> None:
+    name, record = case
+    damaged = bytearray(_fastavro(name, record))
+    for at, byte in flips:
+        if damaged:
+            damaged[at % len(damaged)] = byte
+    names = [f["name"] for f in load_schema(name)["fields"]]
+    fields = frozenset(data.draw(st.lists(st.sampled_from(names), unique=True)))
+    whole, projected = compile_reader(load_schema(name)), compile_reader(load_schema(name), fields)
+    assert whole is not None and projected is not None
+    try:
+        expected = whole(bytes(damaged), 0)
+    except Exception:  # what the whole reader refuses, the projection may refuse too
+        return
+    assert projected(bytes(damaged), 0) == {k: v for k, v in expected.items() if k in fields}
+
+
+def test_a_projection_refuses_what_is_wrong_in_the_fields_it_steps_over() -> None:
+    schema = {
+        "type": "record",
+        "name": "Checked",
+        "fields": [
+            {"name": "text", "type": ["null", "string"]},
+            {"name": "kind", "type": {"type": "enum", "name": "Kind", "symbols": ["A", "B"]}},
+            {"name": "small", "type": "int"},
+            {"name": "n", "type": "long"},
+        ],
+    }
+    reader = compile_reader(schema, frozenset({"n"}))
+    assert reader is not None
+    good = b"\x02" + long_bytes(2) + b"ok" + long_bytes(1) + long_bytes(5) + long_bytes(7)
+    assert reader(good, 0) == {"n": 7}
+    for bad in (
+        b"\x04" + long_bytes(1) + long_bytes(5) + long_bytes(7),  # union index out of range
+        b"\x02" + long_bytes(2) + b"\xff\xfe" + long_bytes(1) + long_bytes(5) + long_bytes(7),
+        b"\x00" + long_bytes(2) + long_bytes(5) + long_bytes(7),  # enum index out of range
+        b"\x00" + long_bytes(1) + long_bytes(2**40) + long_bytes(7),  # not an int
+    ):
+        with pytest.raises((Mismatch, UnicodeDecodeError)):
+            reader(bad, 0)
+
+
 @given(_records(garbage=False))
 def test_well_typed_records_encode_to_fastavros_bytes_on_the_compiled_path(
     case: tuple[str, dict[str, Any]],
