@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import io
+import json
+import struct
 import time
 from collections.abc import Iterator
 
+import fastavro
 import pytest
 from confluent_kafka import Message
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-from socialstream.runtime.codec import Codec, ConfluentCodec, SingleObjectCodec
+from socialstream.runtime.codec import Codec, ConfluentCodec, SingleObjectCodec, field_encoder
 from socialstream.runtime.consumer import read_to_end
 from socialstream.runtime.headers import header_map
 from socialstream.runtime.producer import TransactionalProducer
 from socialstream.runtime.publisher import Publisher
 from socialstream.runtime.settings import KafkaSettings, TopicSettings
 from socialstream.runtime.topics import TOPICS, apply_topics
-from socialstream.schemas import full_name, schema_names
+from socialstream.schemas import full_name, load_schema, schema_names
 from socialstream.simulators.schema_registry import SchemaRegistrySimulator
 from tests.sample_records import full_record, plain
 
@@ -101,3 +106,33 @@ def test_aborted_transaction_is_never_seen(
     messages = list(read_to_end(kafka, publisher.topic("talkwalker.control")))
     assert [m.key() for m in messages] == [b"committed"]
     assert plain(codec.decode(messages[0].value()).value) == record
+
+
+def test_a_documents_body_and_the_later_fields_make_the_bytes_of_the_whole_record(
+    codec: Codec,
+) -> None:
+    # How the sentiment join writes a ScoredDocument: the incoming Document's body, then its own.
+    scored = {**full_record("scored_document"), "document": full_record("document")}
+    incoming = codec.encode("document", scored["document"], "t.documents.enriched")
+    body = codec.body(incoming, "document")
+    later = field_encoder("scored_document", 1)(scored)
+    assembled = codec.frame("scored_document", body + later, "t.documents.scored")
+    assert assembled == codec.encode("scored_document", scored, "t.documents.scored")
+
+
+def test_the_body_of_a_record_written_with_another_schema_is_written_again(
+    registry: SchemaRegistrySimulator,
+) -> None:
+    # A producer whose Document has a field this release does not know: resolved, then written.
+    codec = ConfluentCodec(registry.url)
+    schema = load_schema("document")
+    newer = {**schema, "fields": [*schema["fields"], {"name": "later", "type": "string"}]}
+    client = SchemaRegistryClient({"url": registry.url})
+    schema_id = client.register_schema("newer-value", Schema(json.dumps(newer), "AVRO"))
+    record = {**full_record("document"), "later": "x"}
+    out = io.BytesIO()
+    fastavro.schemaless_writer(out, fastavro.parse_schema(newer), record)
+    data = b"\x00" + struct.pack(">I", schema_id) + out.getvalue()
+    current = codec.encode("document", full_record("document"), "t.documents.enriched")
+    assert out.getvalue() != current[5:]
+    assert codec.body(data, "document") == current[5:]
