@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -96,18 +98,60 @@ def count_committed(
     return first, last
 
 
-def print_table(rows: list[dict[str, Any]], unit: str) -> None:
-    """Rows of {size, path, per_s, rss_mb}; the baseline row of each size comes first, unless a
-    row gives its own `ratio` (against the baseline it was measured beside)."""
-    print(f"\n{'size':>10}  {'path':<26} {unit + '/s':>10} {'ratio':>6} {'peak RSS':>9}")
+def with_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each row with its `ratio`: its own if it has one, else against the first row of its size
+    (the baseline measured just before it)."""
     baseline: dict[int, float] = {}
+    out = []
     for row in rows:
         baseline.setdefault(row["size"], row["per_s"])
-        ratio = row.get("ratio", row["per_s"] / baseline[row["size"]])
+        out.append({**row, "ratio": row.get("ratio", row["per_s"] / baseline[row["size"]])})
+    return out
+
+
+def median_of_rounds(rounds: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One row a (size, path) over several rounds: the median rate and ratio, the highest peak
+    RSS, and the ratios' range. Each round measures its baseline and its subject back to back,
+    so the ratio of a round is fair even when the machine's speed drifts between rounds; the
+    median then drops a round that a burst of other load spoilt."""
+    grouped: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for rows in rounds:
+        for row in with_ratios(rows):
+            grouped.setdefault((row["size"], row["path"]), []).append(row)
+    return [
+        {
+            "size": size,
+            "path": path,
+            "per_s": statistics.median(r["per_s"] for r in runs),
+            "ratio": statistics.median(r["ratio"] for r in runs),
+            "ratio_range": (min(r["ratio"] for r in runs), max(r["ratio"] for r in runs)),
+            "rss_mb": max(r["rss_mb"] for r in runs),
+        }
+        for (size, path), runs in grouped.items()
+    ]
+
+
+def print_table(rows: list[dict[str, Any]], unit: str) -> None:
+    """Rows of {size, path, per_s, rss_mb}; the baseline row of each size comes first, unless a
+    row gives its own `ratio` (against the baseline it was measured beside). Rows summarising
+    several rounds (`median_of_rounds`) also show the range of their ratios."""
+    print(f"\n{'size':>10}  {'path':<26} {unit + '/s':>10} {'ratio':>6} {'peak RSS':>9}")
+    for row in with_ratios(rows):
+        spread = row.get("ratio_range")
         print(
-            f"{row['size']:>10,}  {row['path']:<26} {row['per_s']:>10,.0f} {ratio:>6.2f}"
+            f"{row['size']:>10,}  {row['path']:<26} {row['per_s']:>10,.0f} {row['ratio']:>6.2f}"
             f" {row['rss_mb']:>7.0f} MB"
+            + (f"  (ratio {spread[0]:.2f}-{spread[1]:.2f})" if spread else "")
         )
+
+
+def rounds_argument(parser: argparse.ArgumentParser, default: int = 3) -> None:
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=default,
+        help="times to measure each baseline and subject pair; the median ratio is reported",
+    )
 
 
 def produce_raw_lines(

@@ -3,7 +3,8 @@
 The baseline, in the same run against the same simulator, reads the same stream and produces each
 event line's raw bytes with confluent-kafka (no parsing, no Avro, no transactions). Figures are
 events/s from the first to the last record a read_committed consumer sees across the tweets,
-summaries and users topics; peak RSS is each process's VmHWM.
+summaries and users topics; peak RSS is each process's VmHWM. Each of `--rounds` measures the
+baseline and the connector back to back; the median ratio is printed.
 Run: `python bench/insightstrack_source.py [--events 200000]`.
 """
 
@@ -26,9 +27,11 @@ from harness import (
     create_topic,
     free_port,
     kafka_broker,
+    median_of_rounds,
     peak_rss_mb,
     print_table,
     produce_raw_lines,
+    rounds_argument,
     start_cli,
 )
 
@@ -106,6 +109,7 @@ def measure(events: int, bootstrap: str) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=200_000)
+    rounds_argument(parser)
     parser.add_argument("--baseline", nargs=4, metavar=("URL", "N", "BOOTSTRAP", "TOPIC"))
     args = parser.parse_args()
     if args.baseline:
@@ -116,8 +120,8 @@ def main() -> None:
         print(json.dumps({"rss_mb": peak_rss_mb(os.getpid())}))
         return
     with kafka_broker() as bootstrap:
-        rows = measure(args.events, bootstrap)
-    print_table(rows, "events")
+        rounds = [measure(args.events, bootstrap) for _ in range(args.rounds)]
+    print_table(median_of_rounds(rounds), "events")
 
 
 if __name__ == "__main__":

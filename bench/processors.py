@@ -4,7 +4,8 @@ All are Quix Streams applications with exactly-once processing reading from the 
 Enrichment reads Talkwalker results and tweets (produced up front) and is compared with a
 passthrough that copies the same records' bytes; the join reads the enrichment's output with the
 sentiment buckets and tweet summaries, and is compared with a passthrough of the same documents.
-docs/s is measured on the committed output (first to last record); peak RSS from /proc.
+docs/s is measured on the committed output (first to last record); peak RSS from /proc. Each
+round loads fresh input and measures both pairs; the median ratio of `--rounds` is printed.
 """
 
 from __future__ import annotations
@@ -26,7 +27,15 @@ from socialstream.simulators.insightstrack import EventScript
 from socialstream.simulators.records import insightstrack_events, produce, talkwalker_results
 from socialstream.simulators.talkwalker import Corpus
 
-from harness import count_committed, create_topic, kafka_broker, peak_rss_mb, print_table
+from harness import (
+    count_committed,
+    create_topic,
+    kafka_broker,
+    median_of_rounds,
+    peak_rss_mb,
+    print_table,
+    rounds_argument,
+)
 
 INPUTS = ("talkwalker.results", "insightstrack.tweets")
 QUERY = SentimentQuery(name="bench", interval="1h")
@@ -144,6 +153,7 @@ def measure(size: int, bootstrap: str) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="100000")
+    rounds_argument(parser)
     parser.add_argument(
         "--passthrough", nargs=5, metavar=("BOOTSTRAP", "PREFIX", "GROUP", "OUT", "INPUTS")
     )
@@ -152,10 +162,11 @@ def main() -> None:
         passthrough(*args.passthrough)
         return
     with kafka_broker() as bootstrap:
-        rows: list[dict[str, Any]] = []
-        for size in (int(s) for s in args.sizes.split(",")):
-            rows += measure(size, bootstrap)
-    print_table(rows, "docs")
+        rounds = [
+            [row for size in args.sizes.split(",") for row in measure(int(size), bootstrap)]
+            for _ in range(args.rounds)
+        ]
+    print_table(median_of_rounds(rounds), "docs")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 The baseline, measured in the same run against the same simulator, reads the same stream and
 produces every CT_RESULT line's raw bytes with confluent-kafka: no parsing, no Avro, no
 transactions. Figures are docs/s from the first to the last record a read_committed consumer sees;
-peak RSS is each process's VmHWM. Run: `python bench/talkwalker_source.py [--sizes 100000,1000000]`
+peak RSS is each process's VmHWM. Each of `--rounds` measures the baseline and the connector back
+to back; the median ratio is printed.
+Run: `python bench/talkwalker_source.py [--sizes 100000,1000000]`
 (a local broker is started unless KAFKA_BOOTSTRAP_SERVERS is set).
 """
 
@@ -26,9 +28,11 @@ from harness import (
     create_topic,
     free_port,
     kafka_broker,
+    median_of_rounds,
     peak_rss_mb,
     print_table,
     produce_raw_lines,
+    rounds_argument,
     start_cli,
     talkwalker_env,
 )
@@ -109,6 +113,7 @@ def measure(size: int, bootstrap: str) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="100000,1000000")
+    rounds_argument(parser)
     parser.add_argument("--baseline", nargs=4, metavar=("URL", "N", "BOOTSTRAP", "TOPIC"))
     args = parser.parse_args()
     if args.baseline:
@@ -124,9 +129,11 @@ def main() -> None:
         print(json.dumps({"rss_mb": peak_rss_mb(os.getpid())}))
         return
     with kafka_broker() as bootstrap:
-        rows: list[dict[str, Any]] = []
-        for size in (int(s) for s in args.sizes.split(",")):
-            rows += measure(size, bootstrap)
+        rounds = [
+            [row for size in args.sizes.split(",") for row in measure(int(size), bootstrap)]
+            for _ in range(args.rounds)
+        ]
+    rows = median_of_rounds(rounds)
     print_table(rows, "docs")
     connector = {r["size"]: r["rss_mb"] for r in rows if r["path"].startswith("socialstream")}
     if len(connector) >= 2:
