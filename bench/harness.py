@@ -135,11 +135,11 @@ def print_table(rows: list[dict[str, Any]], unit: str) -> None:
     """Rows of {size, path, per_s, rss_mb}; the baseline row of each size comes first, unless a
     row gives its own `ratio` (against the baseline it was measured beside). Rows summarising
     several rounds (`median_of_rounds`) also show the range of their ratios."""
-    print(f"\n{'size':>10}  {'path':<26} {unit + '/s':>10} {'ratio':>6} {'peak RSS':>9}")
+    print(f"\n{'size':>10}  {'path':<30} {unit + '/s':>10} {'ratio':>6} {'peak RSS':>9}")
     for row in with_ratios(rows):
         spread = row.get("ratio_range")
         print(
-            f"{row['size']:>10,}  {row['path']:<26} {row['per_s']:>10,.0f} {row['ratio']:>6.2f}"
+            f"{row['size']:>10,}  {row['path']:<30} {row['per_s']:>10,.0f} {row['ratio']:>6.2f}"
             f" {row['rss_mb']:>7.0f} MB"
             + (f"  (ratio {spread[0]:.2f}-{spread[1]:.2f})" if spread else "")
         )

@@ -158,15 +158,21 @@ class _Compiler(SchemaCompiler):
         if kind == "record":
             return [f"{i}p = {self._skipper(schema, namespace)}(b, p)"]
         if kind == "union":
-            byte = self.fresh("c")
-            lines = [f"{i}{byte} = b[p]", f"{i}p += 1"]
-            for position, branch in enumerate(schema):
-                keyword = "if" if position == 0 else "elif"
-                lines.append(f"{i}{keyword} {byte} == {position * 2}:")
-                lines += self.skip(branch, namespace, i + "    ") or [f"{i}    pass"]
-            lines.append(f"{i}else: raise Mismatch('union index')")
-            return lines
+            return self._union(schema, i, lambda branch, inner: self.skip(branch, namespace, inner))
         raise Unsupported(f"type {kind}")
+
+    def _union(
+        self, branches: list[Any], i: str, each: Callable[[Any, str], list[str]]
+    ) -> list[str]:
+        """Lines choosing a union's branch by its index, then `each(branch, indent)`'s lines."""
+        byte = self.fresh("c")
+        lines = [f"{i}{byte} = b[p]", f"{i}p += 1"]
+        for position, branch in enumerate(branches):
+            keyword = "if" if position == 0 else "elif"
+            lines.append(f"{i}{keyword} {byte} == {position * 2}:")
+            lines += each(branch, i + "    ") or [f"{i}    pass"]
+        lines.append(f"{i}else: raise Mismatch('union index')")
+        return lines
 
     def _long(self, var: str, i: str) -> list[str]:
         """A varint: one and two bytes inline (lengths up to 8 KiB), longer ones by a call."""
@@ -278,14 +284,9 @@ class _Compiler(SchemaCompiler):
             function = self.record(schema, namespace)
             return [f"{i}{var}, p = {function}(b, p)"]
         if kind == "union":
-            byte = self.fresh("c")
-            lines = [f"{i}{byte} = b[p]", f"{i}p += 1"]
-            for position, branch in enumerate(schema):
-                keyword = "if" if position == 0 else "elif"
-                lines.append(f"{i}{keyword} {byte} == {position * 2}:")
-                lines += self.value(branch, var, namespace, i + "    ")
-            lines.append(f"{i}else: raise Mismatch('union index')")
-            return lines
+            return self._union(
+                schema, i, lambda branch, inner: self.value(branch, var, namespace, inner)
+            )
         raise Unsupported(f"type {kind}")
 
 
