@@ -145,10 +145,17 @@ def print_table(rows: list[dict[str, Any]], unit: str) -> None:
         )
 
 
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("at least one round")
+    return value
+
+
 def rounds_argument(parser: argparse.ArgumentParser, default: int = 3) -> None:
     parser.add_argument(
         "--rounds",
-        type=int,
+        type=_at_least_one,
         default=default,
         help="times to measure each baseline and subject pair; the median ratio is reported",
     )
