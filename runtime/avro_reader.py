@@ -22,6 +22,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from types import ModuleType
 from typing import Any
 
 from socialstream.runtime.avro_compiler import (
@@ -34,6 +35,23 @@ from socialstream.runtime.avro_compiler import (
 )
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+native: ModuleType | None
+try:
+    from socialstream.runtime import _avro_native as native
+except ImportError:  # installed without a C compiler: the generated Python readers serve
+    native = None
+
+# The plan node kinds of `_avro_native` (the numbers its C switch uses).
+KINDS = {
+    "null": 0, "boolean": 1, "int": 2, "long": 3, "float": 4, "double": 5, "bytes": 6,
+    "string": 7, "timestamp-millis": 8, "enum": 9, "fixed": 10, "array": 11, "map": 12,
+    "record": 13, "union": 14,
+}  # fmt: skip
+
+
+def _to_time(millis: int) -> datetime:
+    return EPOCH + timedelta(microseconds=millis * 1000)
 
 
 def read_long(data: bytes, pos: int) -> tuple[int, int]:
@@ -290,16 +308,70 @@ class _Compiler(SchemaCompiler):
         raise Unsupported(f"type {kind}")
 
 
+class _Planner(_Compiler):
+    """Builds the tree of `_avro_native.Node`s the C executor walks: the same schema walk as the
+    generated source, so both refuse the same schemas."""
+
+    def __init__(self, module: ModuleType) -> None:
+        super().__init__()
+        self.native = module
+        self.nodes: dict[str, Any] = {}  # record full name -> its node (recursion)
+
+    def node(self, schema: Any, namespace: str, fields: frozenset[str] | None = None) -> Any:
+        schema, kind = self._resolve(schema, namespace)
+        Node = self.native.Node
+        if kind == "record":
+            full = self.full_name(schema, namespace)
+            if fields is None and full in self.nodes:
+                return self.nodes[full]
+            self.named[full] = schema
+            node = Node(KINDS["record"])
+            if fields is None:
+                self.nodes[full] = node
+            space = full.rpartition(".")[0]
+            names = tuple(str(f["name"]) for f in schema["fields"])
+            node.names = names
+            node.built = tuple(fields is None or name in fields for name in names)
+            node.children = tuple(self.node(f["type"], space) for f in schema["fields"])
+            return node
+        if kind in ("enum", "fixed"):
+            self.named.setdefault(self.full_name(schema, namespace), schema)
+        if kind == "union":
+            return Node(KINDS[kind], children=tuple(self.node(b, namespace) for b in schema))
+        if kind == "array":
+            return Node(KINDS[kind], children=(self.node(schema["items"], namespace),))
+        if kind == "map":
+            return Node(KINDS[kind], children=(self.node(schema["values"], namespace),))
+        if kind == "enum":
+            return Node(KINDS[kind], symbols=tuple(schema["symbols"]))
+        if kind == "fixed":
+            return Node(KINDS[kind], size=int(schema["size"]))
+        if kind == "timestamp-millis":
+            return Node(KINDS[kind], to_time=_to_time)
+        if kind not in KINDS:
+            raise Unsupported(f"type {kind}")
+        return Node(KINDS[kind])
+
+
 Reader = Callable[[bytes, int], dict[str, Any]]
 
 
-def compile_reader(schema: dict[str, Any], fields: frozenset[str] | None = None) -> Reader | None:
+def compile_reader(
+    schema: dict[str, Any], fields: frozenset[str] | None = None, *, compiled_c: bool = True
+) -> Reader | None:
     """A function reading a record of `schema` from bytes at an offset, or None. With `fields`,
-    the record it gives holds those of its top-level fields only."""
+    the record it gives holds those of its top-level fields only. It is the C executor's plan
+    when `_avro_native` is built (and `compiled_c`), else generated Python."""
     if not isinstance(schema, dict) or schema.get("type") != "record":
         return None
-    compiler = _Compiler()
     namespace = str(schema.get("namespace", ""))
+    if native is not None and compiled_c:
+        try:
+            plan: Reader = _Planner(native).node(schema, namespace, fields)
+        except (Unsupported, KeyError, TypeError, ValueError):
+            return None
+        return plan
+    compiler = _Compiler()
     try:
         if fields is None:
             top = compiler.record(schema, namespace)

@@ -197,3 +197,5 @@ def test_the_wheel_the_image_installs_holds_every_module(tmp_path: Path) -> None
     }
     assert expected <= names, sorted(expected - names)[:10]
     assert "socialstream/deploy/kafka/pom.xml" in names
+    # the Avro executor, compiled (setup.py; a machine without a C compiler gets none)
+    assert any(n.startswith("socialstream/runtime/_avro_native.") for n in names), sorted(names)

@@ -9,6 +9,7 @@ the same bytes or value, or the same kind of error.
 from __future__ import annotations
 
 import io
+from functools import cache
 from typing import Any
 
 import fastavro
@@ -16,13 +17,30 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from socialstream.runtime import avro_reader
 from socialstream.runtime.avro_compiler import INT_MAX, INT_MIN, LONG_MAX, LONG_MIN, Mismatch
-from socialstream.runtime.avro_reader import compile_reader
+from socialstream.runtime.avro_reader import Reader, compile_reader
 from socialstream.runtime.avro_writer import long_bytes
 from socialstream.runtime.codec import DecodeError, _body, _read_body, shipped
 from socialstream.schemas import load_schema, schema_names
 
 SCHEMAS = schema_names()
+# Every reader test runs on both engines: the C executor's plan and the generated Python.
+ENGINES = pytest.mark.parametrize("compiled_c", [True, False], ids=["c", "python"])
+
+
+@cache
+def _reader(name: str, fields: frozenset[str] | None, compiled_c: bool) -> Reader:
+    reader = compile_reader(load_schema(name), fields, compiled_c=compiled_c)
+    assert reader is not None
+    return reader
+
+
+def test_the_c_executor_is_built_and_chosen() -> None:
+    # `make install` builds it; a missing compiler would silently leave the slow path.
+    assert avro_reader.native is not None
+    assert isinstance(compile_reader(load_schema(SCHEMAS[0])), avro_reader.native.Node)
+
 
 wrong = st.one_of(
     st.none(),
@@ -108,15 +126,14 @@ def _fastavro_read(name: str, payload: bytes) -> Any:
     return fastavro.schemaless_reader(io.BytesIO(payload), shipped().parsed(name), None)
 
 
+@ENGINES
 @given(_records(garbage=False))
 def test_records_read_back_as_fastavro_reads_them_on_the_compiled_path(
-    case: tuple[str, dict[str, Any]],
+    compiled_c: bool, case: tuple[str, dict[str, Any]]
 ) -> None:
     name, record = case
-    schemas = shipped()
     payload = _fastavro(name, record)
-    reader = schemas.readers[schemas.fingerprints[name]]
-    assert reader is not None
+    reader = _reader(name, None, compiled_c)
 
     def outcome(read: Any) -> Any:
         try:
@@ -128,15 +145,15 @@ def test_records_read_back_as_fastavro_reads_them_on_the_compiled_path(
     assert compiled == outcome(lambda: _fastavro_read(name, payload))
 
 
+@ENGINES
 @given(_records(garbage=False), st.data())
 def test_a_projected_reader_gives_the_chosen_fields_as_fastavro_reads_them(
-    case: tuple[str, dict[str, Any]], data: st.DataObject
+    compiled_c: bool, case: tuple[str, dict[str, Any]], data: st.DataObject
 ) -> None:
     name, record = case
     names = [f["name"] for f in load_schema(name)["fields"]]
     fields = frozenset(data.draw(st.lists(st.sampled_from(names), unique=True)))
-    reader = compile_reader(load_schema(name), fields)
-    assert reader is not None
+    reader = _reader(name, fields, compiled_c)
     payload = _fastavro(name, record)
     try:
         expected = _fastavro_read(name, payload)
@@ -145,13 +162,14 @@ def test_a_projected_reader_gives_the_chosen_fields_as_fastavro_reads_them(
     assert reader(b"\xc3\x01" + payload, 2) == {k: v for k, v in expected.items() if k in fields}
 
 
+@ENGINES
 @given(
     _records(garbage=False),
     st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255)), max_size=3),
     st.integers(0, 400),
 )
 def test_damaged_bytes_read_as_fastavro_reads_them_or_fail_as_it_fails(
-    case: tuple[str, dict[str, Any]], flips: list[tuple[int, int]], cut: int
+    compiled_c: bool, case: tuple[str, dict[str, Any]], flips: list[tuple[int, int]], cut: int
 ) -> None:
     name, record = case
     schemas = shipped()
@@ -169,16 +187,20 @@ def test_damaged_bytes_read_as_fastavro_reads_them_or_fail_as_it_fails(
             return DecodeError
 
     # repr: a damaged double may read as NaN, which equals nothing, not even itself
-    assert repr(read(schemas.readers[schemas.fingerprints[name]])) == repr(read(None))
+    assert repr(read(_reader(name, None, compiled_c))) == repr(read(None))
 
 
+@ENGINES
 @given(
     _records(garbage=False),
     st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255)), min_size=1, max_size=3),
     st.data(),
 )
 def test_a_projection_reads_damaged_bytes_the_whole_reader_reads_to_the_same_fields(
-    case: tuple[str, dict[str, Any]], flips: list[tuple[int, int]], data: st.DataObject
+    compiled_c: bool,
+    case: tuple[str, dict[str, Any]],
+    flips: list[tuple[int, int]],
+    data: st.DataObject,
 ) -> None:
     name, record = case
     damaged = bytearray(_fastavro(name, record))
@@ -187,8 +209,7 @@ def test_a_projection_reads_damaged_bytes_the_whole_reader_reads_to_the_same_fie
             damaged[at % len(damaged)] = byte
     names = [f["name"] for f in load_schema(name)["fields"]]
     fields = frozenset(data.draw(st.lists(st.sampled_from(names), unique=True)))
-    whole, projected = compile_reader(load_schema(name)), compile_reader(load_schema(name), fields)
-    assert whole is not None and projected is not None
+    whole, projected = _reader(name, None, compiled_c), _reader(name, fields, compiled_c)
     try:
         expected = whole(bytes(damaged), 0)
     except Exception:  # what the whole reader refuses, the projection may refuse too
@@ -196,7 +217,8 @@ def test_a_projection_reads_damaged_bytes_the_whole_reader_reads_to_the_same_fie
     assert projected(bytes(damaged), 0) == {k: v for k, v in expected.items() if k in fields}
 
 
-def test_a_projection_refuses_what_is_wrong_in_the_fields_it_steps_over() -> None:
+@ENGINES
+def test_a_projection_refuses_what_is_wrong_in_the_fields_it_steps_over(compiled_c: bool) -> None:
     schema = {
         "type": "record",
         "name": "Checked",
@@ -207,7 +229,7 @@ def test_a_projection_refuses_what_is_wrong_in_the_fields_it_steps_over() -> Non
             {"name": "n", "type": "long"},
         ],
     }
-    reader = compile_reader(schema, frozenset({"n"}))
+    reader = compile_reader(schema, frozenset({"n"}), compiled_c=compiled_c)
     assert reader is not None
     good = b"\x02" + long_bytes(2) + b"ok" + long_bytes(1) + long_bytes(5) + long_bytes(7)
     assert reader(good, 0) == {"n": 7}
@@ -250,7 +272,8 @@ def test_any_record_encodes_as_fastavro_would_or_fails_as_it_would(
     assert got == expected
 
 
-def test_arrays_written_in_sized_blocks_read_as_fastavro_reads_them() -> None:
+@ENGINES
+def test_arrays_written_in_sized_blocks_read_as_fastavro_reads_them(compiled_c: bool) -> None:
     # Writers may give a block a negative count followed by its size in bytes (Avro spec).
     schema = {
         "type": "record",
@@ -260,13 +283,14 @@ def test_arrays_written_in_sized_blocks_read_as_fastavro_reads_them() -> None:
     first = long_bytes(1) + b"a"
     rest = b"".join(long_bytes(len(s)) + s for s in (b"bc", b"d"))
     payload = long_bytes(-1) + long_bytes(len(first)) + first + long_bytes(2) + rest + b"\x00"
-    reader = compile_reader(schema)
+    reader = compile_reader(schema, compiled_c=compiled_c)
     assert reader is not None
     expected = fastavro.schemaless_reader(io.BytesIO(payload), fastavro.parse_schema(schema), None)
     assert reader(payload, 0) == expected == {"tags": ["a", "bc", "d"]}
 
 
-def test_a_projection_steps_over_sized_blocks_and_maps() -> None:
+@ENGINES
+def test_a_projection_steps_over_sized_blocks_and_maps(compiled_c: bool) -> None:
     schema = {
         "type": "record",
         "name": "Blocks",
@@ -283,7 +307,7 @@ def test_a_projection_steps_over_sized_blocks_and_maps() -> None:
     payload = tags + counts + long_bytes(7)
     expected = fastavro.schemaless_reader(io.BytesIO(payload), fastavro.parse_schema(schema), None)
     assert expected == {"tags": ["a", "bc", "d"], "counts": {"k": 300}, "n": 7}
-    reader = compile_reader(schema, frozenset({"n"}))
+    reader = compile_reader(schema, frozenset({"n"}), compiled_c=compiled_c)
     assert reader is not None and reader(payload, 0) == {"n": 7}
     for cut in (len(tags) - 1, len(tags) + 3, len(payload) - 1):  # truncated: refused
         with pytest.raises((IndexError, Mismatch)):

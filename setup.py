@@ -1,0 +1,21 @@
+"""The one compiled part: the Avro reader's executor (runtime/_avro_native.pyx).
+
+It is optional: where no C compiler is found the install still succeeds and the readers run as
+generated Python (`socialstream.runtime.avro_reader` chooses at import).
+"""
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+setup(
+    ext_modules=cythonize(
+        [
+            Extension(
+                "socialstream.runtime._avro_native",
+                ["src/socialstream/runtime/_avro_native.pyx"],
+                optional=True,
+            )
+        ],
+        compiler_directives={"language_level": "3"},
+    )
+)
