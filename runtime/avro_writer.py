@@ -26,6 +26,7 @@ from socialstream.runtime.avro_compiler import (
     SchemaCompiler,
     Unsupported,
 )
+from socialstream.runtime.avro_reader import KINDS, native
 
 _INTEGER_LOGICAL = {"timestamp-millis", "timestamp-micros", "time-millis", "time-micros", "date"}
 
@@ -89,7 +90,9 @@ _ACCEPTS: dict[str, tuple[type, ...]] = {
     "record": (dict,),
     "map": (dict,),
 }
-_UNION_TYPES = (type(None), bool, int, float, str, bytes, list, dict)
+# The Python types a union dispatches on, in _avro_native's `branches` order.
+_UNION_TYPES: tuple[type, ...] = (type(None), bool, int, float, str, bytes, list, dict)
+_FLOATS = ("float", "double")
 
 
 class _Compiler(SchemaCompiler):
@@ -216,17 +219,28 @@ class _Compiler(SchemaCompiler):
             return self.union(schema, var, namespace, indent)
         raise Unsupported(f"type {kind}")
 
-    def union(self, branches: list[Any], var: str, namespace: str, indent: str) -> list[str]:
-        """Dispatch on the value's exact Python type, where exactly one branch can take it."""
+    def union_branches(self, branches: list[Any], namespace: str) -> list[int | None]:
+        """The branch each of `_UNION_TYPES` is written as: the one branch that takes values of
+        exactly that type, None where none or several do or fastavro converts (it decides)."""
         resolved = [self._resolve(b, namespace) for b in branches]
         kinds = [_kind(b, self.named) for b in resolved]
-        lines: list[str] = []
-        keyword = "if"
+        chosen: list[int | None] = []
         for python_type in _UNION_TYPES:
             takers = [n for n, kind in enumerate(kinds) if python_type in _ACCEPTS[kind]]
-            if len(takers) != 1 or (python_type is int and kinds[takers[0]] in ("float", "double")):
-                continue  # ambiguous, or fastavro converts: fastavro decides
-            index = takers[0]
+            ambiguous = len(takers) != 1
+            converted = not ambiguous and python_type is int and kinds[takers[0]] in _FLOATS
+            chosen.append(None if ambiguous or converted else takers[0])
+        return chosen
+
+    def union(self, branches: list[Any], var: str, namespace: str, indent: str) -> list[str]:
+        """Dispatch on the value's exact Python type, where exactly one branch can take it."""
+        lines: list[str] = []
+        keyword = "if"
+        for python_type, index in zip(
+            _UNION_TYPES, self.union_branches(branches, namespace), strict=True
+        ):
+            if index is None:
+                continue
             name = python_type.__name__
             test = f"{var} is None" if python_type is type(None) else f"type({var}) is {name}"
             lines.append(f"{indent}{keyword} {test}:")
@@ -240,13 +254,68 @@ class _Compiler(SchemaCompiler):
         return lines
 
 
+class _Planner(_Compiler):
+    """Builds the tree of `_avro_native.Node`s its `Encoder` walks: the same schema walk and
+    the same union choices as the generated source."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.nodes: dict[str, Any] = {}  # record full name -> its node (recursion)
+
+    def node(self, schema: Any, namespace: str) -> Any:
+        assert native is not None
+        Node = native.Node
+        schema = self._resolve(schema, namespace)
+        kind = _kind(schema, self.named)
+        if kind == "record":
+            full = self.full_name(schema, namespace)
+            if full in self.nodes:
+                return self.nodes[full]
+            self.named[full] = schema
+            node = self.nodes[full] = Node(KINDS["record"])
+            space = full.rpartition(".")[0]
+            node.names = tuple(str(f["name"]) for f in schema["fields"])
+            node.defaults = tuple(f.get("default") for f in schema["fields"])
+            node.children = tuple(self.node(f["type"], space) for f in schema["fields"])
+            return node
+        if kind in ("enum", "fixed"):
+            self.named.setdefault(self.full_name(schema, namespace), schema)
+        if kind == "union":
+            chosen = self.union_branches(schema, namespace)
+            return Node(
+                KINDS[kind],
+                children=tuple(self.node(b, namespace) for b in schema),
+                branches=tuple(-1 if index is None else index for index in chosen),
+            )
+        if kind == "array":
+            return Node(KINDS[kind], children=(self.node(schema["items"], namespace),))
+        if kind == "map":
+            return Node(KINDS[kind], children=(self.node(schema["values"], namespace),))
+        if kind == "enum":
+            return Node(KINDS[kind], indexes={s: n for n, s in enumerate(schema["symbols"])})
+        if kind == "fixed":
+            return Node(KINDS[kind], size=int(schema["size"]))
+        if kind not in PRIMITIVES:
+            raise Unsupported(f"type {kind}")
+        return Node(KINDS[kind])
+
+
 Encoder = Callable[[dict[str, Any]], bytes]
 
 
-def compile_encoder(schema: dict[str, Any]) -> Encoder | None:
-    """A function writing records of `schema` as Avro binary, or None if it cannot be compiled."""
+def compile_encoder(schema: dict[str, Any], *, compiled_c: bool = True) -> Encoder | None:
+    """A function writing records of `schema` as Avro binary, or None if it cannot be compiled:
+    the C executor's `Encoder` when `_avro_native` is built (and `compiled_c`), else generated
+    Python."""
     if not isinstance(schema, dict) or schema.get("type") != "record":
         return None
+    namespace = str(schema.get("namespace", ""))
+    if native is not None and compiled_c:
+        try:
+            encoder: Encoder = native.Encoder(_Planner().node(schema, namespace))
+        except (Unsupported, KeyError, TypeError, ValueError):
+            return None
+        return encoder
     compiler = _Compiler()
     try:
         top = compiler.record(schema, str(schema.get("namespace", "")))
@@ -258,5 +327,5 @@ def compile_encoder(schema: dict[str, Any]) -> Encoder | None:
         f"    o = bytearray()\n    {top}(o, record)\n    return bytes(o)\n"
     )
     helpers = {"long_bytes": long_bytes, "SMALL": SMALL, "_FLOAT": _FLOAT, "_DOUBLE": _DOUBLE}
-    encoder: Encoder = compiler.build("encode", f"writer {schema.get('name')}", helpers)
-    return encoder
+    generated: Encoder = compiler.build("encode", f"writer {schema.get('name')}", helpers)
+    return generated

@@ -17,15 +17,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from socialstream.runtime import avro_reader
+from socialstream.runtime import avro_reader, avro_writer
 from socialstream.runtime.avro_compiler import INT_MAX, INT_MIN, LONG_MAX, LONG_MIN, Mismatch
 from socialstream.runtime.avro_reader import Reader, compile_reader
-from socialstream.runtime.avro_writer import long_bytes
+from socialstream.runtime.avro_writer import Encoder, compile_encoder, long_bytes
 from socialstream.runtime.codec import DecodeError, _body, _read_body, shipped
 from socialstream.schemas import load_schema, schema_names
 
 SCHEMAS = schema_names()
-# Every reader test runs on both engines: the C executor's plan and the generated Python.
+# Every reader and writer test runs on both engines: the C executor and the generated Python.
 ENGINES = pytest.mark.parametrize("compiled_c", [True, False], ids=["c", "python"])
 
 
@@ -36,10 +36,20 @@ def _reader(name: str, fields: frozenset[str] | None, compiled_c: bool) -> Reade
     return reader
 
 
+@cache
+def _encoder(name: str, compiled_c: bool) -> Encoder:
+    encoder = compile_encoder(load_schema(name), compiled_c=compiled_c)
+    assert encoder is not None
+    return encoder
+
+
 def test_the_c_executor_is_built_and_chosen() -> None:
     # `make install` builds it; a missing compiler would silently leave the slow path.
     assert avro_reader.native is not None
     assert isinstance(compile_reader(load_schema(SCHEMAS[0])), avro_reader.native.Node)
+    assert isinstance(shipped().compiled[SCHEMAS[0]], avro_reader.native.Encoder)
+    # the union dispatch order the C side hard-codes is the one the planner assumes
+    assert avro_reader.native.UNION_TYPES == avro_writer._UNION_TYPES
 
 
 wrong = st.one_of(
@@ -243,19 +253,19 @@ def test_a_projection_refuses_what_is_wrong_in_the_fields_it_steps_over(compiled
             reader(bad, 0)
 
 
+@ENGINES
 @given(_records(garbage=False))
 def test_well_typed_records_encode_to_fastavros_bytes_on_the_compiled_path(
-    case: tuple[str, dict[str, Any]],
+    compiled_c: bool, case: tuple[str, dict[str, Any]]
 ) -> None:
     name, record = case
-    compiled = shipped().compiled[name]
-    assert compiled is not None
-    assert compiled(record) == _fastavro(name, record)
+    assert _encoder(name, compiled_c)(record) == _fastavro(name, record)
 
 
+@ENGINES
 @given(_records(garbage=True))
 def test_any_record_encodes_as_fastavro_would_or_fails_as_it_would(
-    case: tuple[str, Any],
+    compiled_c: bool, case: tuple[str, Any]
 ) -> None:
     name, record = case
     schemas = shipped()
@@ -265,7 +275,7 @@ def test_any_record_encodes_as_fastavro_would_or_fails_as_it_would(
         expected = type(exc)
     try:
         got: bytes | type[BaseException] = _body(
-            schemas.parsed(name), record, schemas.union_plans[name], schemas.compiled[name]
+            schemas.parsed(name), record, schemas.union_plans[name], _encoder(name, compiled_c)
         )
     except Exception as exc:
         got = type(exc)
