@@ -189,7 +189,9 @@ cdef object read(Node node, Reader* r, bint build):
         return (byte == 1) if build else None
     if kind == K_TIMESTAMP:
         n = read_long(r)
-        return node.to_time(n) if build else None
+        if not build:
+            return None
+        return n if node.to_time is None else node.to_time(n)
     if kind == K_BYTES:
         start = sized(r)
         return PyBytes_FromStringAndSize(<const char*>r.data + start, r.pos - start) if build else None

@@ -1,8 +1,10 @@
 """Avro binary readers compiled from a schema: how the processors read every input record.
 
 fastavro's reader took 30-80 µs a record here (a tweet, a Talkwalker result), more than the
-processors' own work. `compile_reader` turns a record schema into Python source, once, that reads
-the fields in order with the common one- and two-byte varints inline.
+processors' own work. `compile_reader` turns a record schema, once, into a plan of nodes that the
+C executor (`_avro_native.pyx`) walks: 8-11 µs a Talkwalker result. Where that extension was not
+built (no C compiler at install), it writes Python source instead that reads the fields in order
+with the common one- and two-byte varints inline (40-55 µs).
 
 Like the writer (`avro_writer`), it is exact or it refuses: bytes it does not expect (a union
 index out of range, a length past the end, a number past 64 bits, invalid UTF-8) raise, and the
@@ -14,7 +16,8 @@ compiled (None).
 A reader can also be compiled for some top-level fields only (`fields`): the others are checked
 as the whole reader checks them (lengths, UTF-8, ranges, union and enum indexes) but not built,
 so a projection refuses the bytes the whole reader refuses, apart from timestamps out of Python's
-range. Enrichment reads the 13 fields it uses of a Talkwalker result's 30 in ~70% of the time.
+range. A projection gives its top-level timestamps as epoch milliseconds (ints): the processors
+want numbers, and a datetime made and unmade cost more than reading the field.
 """
 
 from __future__ import annotations
@@ -122,7 +125,7 @@ class _Compiler(SchemaCompiler):
             if field["name"] in fields:
                 var = self.fresh("v")
                 names.append((field["name"], var))
-                lines += self.value(field["type"], var, space, "    ")
+                lines += self.top_value(field["type"], var, space, "    ")
             else:
                 lines += self.skip(field["type"], space, "    ")
         body = ", ".join(f"{name!r}: {var}" for name, var in names)
@@ -130,6 +133,20 @@ class _Compiler(SchemaCompiler):
         lines.append(f"    return {{{body}}}, p")
         self.sources.append("\n".join(lines))
         return function
+
+    def top_value(self, schema: Any, var: str, namespace: str, indent: str) -> list[str]:
+        """`value`, but a timestamp (or a union's) as its epoch milliseconds: a projection's
+        top-level times, which every processor wants as numbers."""
+        resolved, kind = self._resolve(schema, namespace)
+        if kind == "timestamp-millis":
+            return self._long(var, indent)
+        if kind == "union":
+            return self._union(
+                resolved,
+                indent,
+                lambda branch, inner: self.top_value(branch, var, namespace, inner),
+            )
+        return self.value(schema, var, namespace, indent)
 
     def _skipper(self, schema: dict[str, Any], namespace: str) -> str:
         """A function stepping over a record of `schema` (one a named record, like `record`)."""
@@ -317,7 +334,15 @@ class _Planner(_Compiler):
         self.native = module
         self.nodes: dict[str, Any] = {}  # record full name -> its node (recursion)
 
-    def node(self, schema: Any, namespace: str, fields: frozenset[str] | None = None) -> Any:
+    def node(
+        self,
+        schema: Any,
+        namespace: str,
+        fields: frozenset[str] | None = None,
+        millis: bool = False,
+    ) -> Any:
+        """The node of `schema`; a projection's record (`fields`), or with `millis` a timestamp
+        (or a union's) read as epoch milliseconds, as `top_value` reads it."""
         schema, kind = self._resolve(schema, namespace)
         Node = self.native.Node
         if kind == "record":
@@ -332,12 +357,15 @@ class _Planner(_Compiler):
             names = tuple(str(f["name"]) for f in schema["fields"])
             node.names = names
             node.built = tuple(fields is None or name in fields for name in names)
-            node.children = tuple(self.node(f["type"], space) for f in schema["fields"])
+            node.children = tuple(
+                self.node(f["type"], space, millis=fields is not None) for f in schema["fields"]
+            )
             return node
         if kind in ("enum", "fixed"):
             self.named.setdefault(self.full_name(schema, namespace), schema)
         if kind == "union":
-            return Node(KINDS[kind], children=tuple(self.node(b, namespace) for b in schema))
+            branches = tuple(self.node(b, namespace, millis=millis) for b in schema)
+            return Node(KINDS[kind], children=branches)
         if kind == "array":
             return Node(KINDS[kind], children=(self.node(schema["items"], namespace),))
         if kind == "map":
@@ -347,7 +375,7 @@ class _Planner(_Compiler):
         if kind == "fixed":
             return Node(KINDS[kind], size=int(schema["size"]))
         if kind == "timestamp-millis":
-            return Node(KINDS[kind], to_time=_to_time)
+            return Node(KINDS[kind], to_time=None if millis else _to_time)
         if kind not in KINDS:
             raise Unsupported(f"type {kind}")
         return Node(KINDS[kind])
@@ -360,8 +388,8 @@ def compile_reader(
     schema: dict[str, Any], fields: frozenset[str] | None = None, *, compiled_c: bool = True
 ) -> Reader | None:
     """A function reading a record of `schema` from bytes at an offset, or None. With `fields`,
-    the record it gives holds those of its top-level fields only. It is the C executor's plan
-    when `_avro_native` is built (and `compiled_c`), else generated Python."""
+    the record it gives holds those of its top-level fields only, times as epoch ms. It is the
+    C executor's plan when `_avro_native` is built (and `compiled_c`), else generated Python."""
     if not isinstance(schema, dict) or schema.get("type") != "record":
         return None
     namespace = str(schema.get("namespace", ""))

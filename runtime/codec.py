@@ -18,6 +18,7 @@ import struct
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 import fastavro
@@ -25,6 +26,7 @@ from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from socialstream.runtime.avro_reader import Reader, compile_reader
 from socialstream.runtime.avro_writer import Encoder, compile_encoder
+from socialstream.runtime.lenient import epoch_ms
 from socialstream.schemas import BASELINE_DIR, full_name, load_schema, schema_names
 
 if TYPE_CHECKING:
@@ -54,8 +56,9 @@ class Codec(Protocol):
     def decode(
         self, data: bytes, topic: str | None = None, fields: frozenset[str] | None = None
     ) -> Decoded:
-        """The record in `data`; with `fields`, at least those of its top-level fields (a
-        processor that needs a few fields of a large record skips building the rest)."""
+        """The record in `data`; with `fields`, at least those of its top-level fields, their
+        timestamps as epoch milliseconds (a processor that needs a few fields of a large record
+        skips building the rest, and wants times as numbers)."""
         ...
 
     def body(self, data: bytes, schema_name: str) -> bytes:
@@ -165,10 +168,16 @@ def _scrub(value: Any) -> Any:
 
 
 def _read_body(
-    payload: bytes, writer: Any, reader: Any | None, compiled: Reader | None = None, start: int = 0
+    payload: bytes,
+    writer: Any,
+    reader: Any | None,
+    compiled: Reader | None = None,
+    start: int = 0,
+    millis: bool = False,
 ) -> dict[str, Any]:
     """The record in `payload[start:]`: read by the compiled reader when the bytes were written
-    with the shipped schema, else (or when it refuses) by fastavro."""
+    with the shipped schema, else (or when it refuses) by fastavro. `millis`: top-level times as
+    epoch milliseconds, as a projection gives them."""
     if compiled is not None:
         try:
             return compiled(payload, start)
@@ -182,6 +191,8 @@ def _read_body(
         raise DecodeError(f"corrupt Avro body: {type(exc).__name__}: {exc}") from None
     if not isinstance(value, dict):
         raise DecodeError("Avro body is not a record")
+    if millis:
+        return {k: epoch_ms(v) if isinstance(v, datetime) else v for k, v in value.items()}
     return value
 
 
@@ -292,7 +303,8 @@ class SingleObjectCodec:
         name, writer = found
         reader = self._schemas.by_full_name.get(name)
         compiled = self._schemas.reader(data[2:10], fields)
-        return Decoded(name, _read_body(data, writer, reader, compiled, start=10))
+        millis = fields is not None
+        return Decoded(name, _read_body(data, writer, reader, compiled, 10, millis))
 
     def body(self, data: bytes, schema_name: str) -> bytes:
         if (
@@ -376,7 +388,8 @@ class ConfluentCodec:
         name, writer, fp = self._writer(data)
         reader = self._schemas.by_full_name.get(name)
         compiled = self._schemas.reader(fp, fields)
-        return Decoded(name, _read_body(data, writer, reader, compiled, start=5))
+        millis = fields is not None
+        return Decoded(name, _read_body(data, writer, reader, compiled, 5, millis))
 
 
 def codec_from_settings(settings: Settings) -> Codec:

@@ -12,6 +12,7 @@ import json
 import math
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from functools import cache
 from typing import Annotated, Any, get_args
@@ -172,6 +173,29 @@ def to_bool(value: Any) -> bool | None:
     raise ValueError(f"expected a boolean, got {value!r}")
 
 
+def _seconds_as_ms(seconds: int | float | str) -> int:
+    """Epoch seconds as whole milliseconds (floored, as a time's sub-millisecond part is)."""
+    if type(seconds) is int:
+        return seconds * 1000
+    text = seconds.strip() if isinstance(seconds, str) else repr(seconds)
+    try:
+        return int((Decimal(text) * 1000).to_integral_value(rounding=ROUND_FLOOR))
+    except InvalidOperation:  # a spelling float() reads and Decimal does not
+        return int(float(text) * 1000)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def epoch_ms(moment: datetime) -> int:
+    """Milliseconds since the epoch, exactly (naive times as UTC). `int(t.timestamp() * 1000)`
+    goes through a float and comes out a millisecond short for about one time in 170."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // _MILLISECOND
+
+
 def to_epoch_ms(value: Any) -> int | None:
     """Milliseconds since the epoch from epoch ms/s (number or string), ISO 8601/RFC 3339 or
     Twitter's `Thu Apr 13 17:04:50 +0000 2017`. Naive times are taken as UTC."""
@@ -188,8 +212,9 @@ def to_epoch_ms(value: Any) -> int | None:
         number = float(value)
         if not math.isfinite(number):
             raise ValueError("not a finite time")
-        # Seconds until year 33658 would be ms; values below 1e11 are seconds.
-        ms = int(number if abs(number) >= 1e11 else number * 1000)
+        # Seconds until year 33658 would be ms; values below 1e11 are seconds, multiplied in
+        # decimal: 1079337347.472 * 1000 is 1079337347471.9998 in binary floating point.
+        ms = int(number) if abs(number) >= 1e11 else _seconds_as_ms(value)
         if not -LONG_LIMIT <= ms < LONG_LIMIT:
             raise ValueError(f"{ms} ms is outside the 64-bit range")
         return ms
@@ -209,9 +234,7 @@ def to_epoch_ms(value: Any) -> int | None:
                 parsed = parsedate_to_datetime(text)
             except (TypeError, ValueError):
                 raise ValueError(f"unrecognised time {text!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp() * 1000)
+    return epoch_ms(parsed)
 
 
 _MONTHS = {
@@ -242,7 +265,7 @@ def _twitter_ms(match: re.Match[str]) -> int:
     hour, minute, second = int(match[3]), int(match[4]), int(match[5])
     zone = _zone(match[6], match[7])
     parsed = datetime(int(match[8]), month, int(match[2]), hour, minute, second, 0, zone)
-    return int(parsed.timestamp() * 1000)
+    return epoch_ms(parsed)
 
 
 def _numeric(text: str) -> bool:

@@ -23,6 +23,7 @@ from quixstreams import Application, message_context
 from quixstreams.dataframe import StreamingDataFrame
 from quixstreams.models.serializers import SerializationContext, Serializer
 
+from socialstream.runtime import tracing
 from socialstream.runtime.codec import Codec
 from socialstream.runtime.dlq import DLQ_SCHEMA, dead_letter_record
 from socialstream.runtime.metrics import DEAD_LETTERS
@@ -82,7 +83,7 @@ def standard_headers(
         ("ingested_at", str(int(time.time() * 1000))),
         ("schema", full_name(schema)),
     ]
-    if trace.get_current_span().get_span_context().is_valid:
+    if tracing.enabled() and trace.get_current_span().get_span_context().is_valid:
         carrier: dict[str, str] = {}
         propagate.inject(carrier)
         if "traceparent" in carrier:

@@ -32,6 +32,7 @@ def load_schema(name: str) -> dict[str, Any]:
     return schema
 
 
+@cache
 def full_name(name: str) -> str:
     """The Avro full name of schema `name`, e.g. `io.socialstream.TalkwalkerResult`."""
     schema = load_schema(name)

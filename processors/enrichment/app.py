@@ -77,7 +77,8 @@ class Enrichment(QuixProcessor):
     ) -> Callable[[bytes, Any, int, Any], Encoded]:
         output = declared(self.settings, OUTPUT)
 
-        def dead(raw: bytes, reason: str, error: BaseException, where: str) -> Encoded:
+        def dead(raw: bytes, reason: str, error: BaseException, context: Any) -> Encoded:
+            where = f"{context.topic}:{context.partition}:{context.offset}"
             log.warning("dead-lettered %s: %s", where, reason)
             error_class = type(error).__name__
             return dead_letter(
@@ -95,11 +96,10 @@ class Enrichment(QuixProcessor):
         def convert_record(raw: bytes, headers: Any) -> Encoded:
             context = message_context()
             records_in.inc(context.topic)
-            where = f"{context.topic}:{context.partition}:{context.offset}"
             try:
                 record = self.codec.decode(raw, context.topic, fields).value
             except DecodeError as exc:
-                return dead(raw, f"not a record of this topic: {exc}", exc, where)
+                return dead(raw, f"not a record of this topic: {exc}", exc, context)
             position = Position(
                 context.topic, context.partition, context.offset, _source_position(headers)
             )
@@ -107,7 +107,7 @@ class Enrichment(QuixProcessor):
                 document = mapper(record, position, self.routing)
                 value = self.codec.encode("document", document, output)
             except Exception as exc:  # one bad record must not stop the stream: it is dead-lettered
-                return dead(raw, f"cannot map to a Document: {exc!r}", exc, where)
+                return dead(raw, f"cannot map to a Document: {exc!r}", exc, context)
             return Encoded(
                 False,
                 document["document_id"],

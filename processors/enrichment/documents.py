@@ -8,13 +8,13 @@ a reprocessed record must not differ).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from socialstream.connectors.monitors.sentiment_records import query_hash
 from socialstream.processors.enrichment.domains import registered_domain
 from socialstream.processors.enrichment.language import detect
+from socialstream.runtime.lenient import epoch_ms
 from socialstream.runtime.settings import Settings
 
 TALKWALKER_SENTIMENT_SCALE = 5.0  # Talkwalker scores -5..5
@@ -32,9 +32,9 @@ TWEET_FIELDS = frozenset(
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Position:
-    """Where the input record sits in Kafka (the document's lineage)."""
+class Position(NamedTuple):
+    """Where the input record sits in Kafka (the document's lineage). A tuple: one is built a
+    record, and a frozen dataclass cost more than the mapping's arithmetic."""
 
     topic: str
     partition: int
@@ -81,7 +81,7 @@ def _ms(value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return int(value.timestamp() * 1000)
+        return epoch_ms(value)
     return int(value)
 
 

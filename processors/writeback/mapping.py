@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from socialstream.runtime.lenient import epoch_ms
 from socialstream.runtime.settings import WritebackSettings
 
 TITLE_MAX_CHARS = 499  # the vendor's "<500 chars"
@@ -40,7 +41,7 @@ class Reject(Exception):
 
 def _ms(value: Any) -> int | None:
     if isinstance(value, datetime):
-        return int(value.timestamp() * 1000)
+        return epoch_ms(value)
     return int(value) if isinstance(value, int) else None
 
 

@@ -33,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from socialstream.runtime.lenient import epoch_ms
 from socialstream.simulators.base import (
     CallWindow,
     FaultPlan,
@@ -71,7 +72,7 @@ class BadRequest(ValueError):
 def parse_date(value: str, name: str) -> int:
     if not DATE.match(value):
         raise BadRequest(f"{name} must be an RFC 3339 UTC date-time, e.g. 1977-04-22T07:00:00.000Z")
-    return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+    return epoch_ms(datetime.fromisoformat(value.replace("Z", "+00:00")))
 
 
 def parse_interval(value: str | None) -> int:

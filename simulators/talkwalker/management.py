@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from socialstream.runtime.lenient import epoch_ms
+
 PERIODS = ("hourly", "daily", "weekly", "monthly")
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 
@@ -139,7 +141,7 @@ def parse_quota(body: Any) -> Quota:
             raise ManagementError(
                 400, "5", "Invalid parameter value", param="reference_time"
             ) from None
-        reference = int(stamp.timestamp() * 1000)
+        reference = epoch_ms(stamp)
     return Quota(int(allowance), str(reset), timezone, int(reference or 0))
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from socialstream.runtime.lenient import (
     LenientParseError,
+    epoch_ms,
     loads,
     to_count,
     to_epoch_ms,
@@ -73,6 +76,20 @@ def test_ids_as_numbers_or_strings() -> None:
 )
 def test_times_in_every_vendor_format(value: object, expected: int) -> None:
     assert to_epoch_ms(value) == expected
+
+
+# Times whose float path (`int(t.timestamp() * 1000)`) comes out a millisecond short.
+@pytest.mark.parametrize("ms", [1079337347472, 2165497250430, 2183226373411])
+def test_times_with_milliseconds_read_exactly(ms: int) -> None:
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+    assert int(moment.timestamp() * 1000) == ms - 1  # the trap these values are chosen for
+    assert epoch_ms(moment) == ms
+    assert epoch_ms(moment.replace(tzinfo=None)) == ms  # naive: UTC
+    assert to_epoch_ms(moment.isoformat()) == ms
+    assert to_epoch_ms(moment.isoformat().replace("+00:00", "Z")) == ms
+    assert to_epoch_ms(ms / 1000) == ms  # epoch seconds with a fraction, as JSON gives them
+    assert to_epoch_ms(str(ms / 1000)) == ms
+    assert to_epoch_ms(f" {ms / 1000} ") == ms
 
 
 def test_unreadable_time_is_rejected() -> None:
