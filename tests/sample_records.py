@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from socialstream.runtime.lenient import epoch_ms
 from socialstream.schemas import load_schema
 
 TS = 1_700_000_123_456
@@ -52,7 +53,7 @@ def full_record(schema_name: str) -> dict[str, Any]:
 def plain(value: Any) -> Any:
     """Decoded Avro as written: fastavro reads timestamp-millis back as datetimes."""
     if isinstance(value, datetime):
-        return int(value.astimezone(UTC).timestamp() * 1000)
+        return epoch_ms(value)
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list):

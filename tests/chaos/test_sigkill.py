@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from socialstream.runtime.lenient import epoch_ms
 from socialstream.runtime.settings import KafkaSettings, TopicSettings
 from socialstream.runtime.topics import apply_topics
 from socialstream.simulators.records import produce, scored_documents, talkwalker_results
@@ -49,7 +50,7 @@ def test_talkwalker_source_killed_at_random(
     controls = check(
         kafka, topics, "talkwalker.control",
         [str(corpus.timeframe_start(tf)) for tf in range(corpus.timeframes)],
-        lambda r: str(int(r["timeframe_start"].timestamp() * 1000)),
+        lambda r: str(epoch_ms(r["timeframe_start"])),
     )  # fmt: skip
     _scenario("talkwalker", seed, delays, report, controls)
     assert report.exact and controls.exact, (report, controls)

@@ -8,11 +8,13 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from socialstream.runtime.codec import SingleObjectCodec
 from socialstream.runtime.consumer import read_to_end
 from socialstream.runtime.headers import header_map
+from socialstream.runtime.lenient import epoch_ms
 from socialstream.runtime.settings import KafkaSettings, TopicSettings
 from socialstream.simulators.talkwalker import Corpus, TalkwalkerSimulator
 
@@ -83,7 +85,7 @@ def read_committed(kafka: KafkaSettings, topics: TopicSettings) -> Committed:
         codec.decode(m.value()).value["timeframe_start"]
         for m in read_to_end(kafka, f"{prefix}talkwalker.control")
     ]
-    controls = [int(c.timestamp() * 1000) if hasattr(c, "timestamp") else c for c in controls]
+    controls = [epoch_ms(c) if isinstance(c, datetime) else c for c in controls]
     errors = [
         codec.decode(m.value()).value for m in read_to_end(kafka, f"{prefix}talkwalker.errors")
     ]
