@@ -44,6 +44,11 @@ cdef enum:
 
 from socialstream.runtime.avro_compiler import Mismatch
 
+# Records, arrays and maps nested deeper than this are refused (the codec then asks fastavro),
+# as Python's recursion limit refuses them in the generated code: a recursive schema must not
+# let hostile bytes or values run the C stack out.
+cdef int MAX_DEPTH = 500
+
 
 cdef class Node:
     """One schema node: its kind, children (items, values, branches or fields), the names of a
@@ -79,6 +84,7 @@ cdef class Node:
         r.data = <const unsigned char*>PyBytes_AS_STRING(b)
         r.end = PyBytes_GET_SIZE(b)
         r.pos = p
+        r.depth = 0
         if p < 0 or p > r.end:
             raise Mismatch("start")
         return read(self, &r, True)
@@ -88,6 +94,7 @@ cdef struct Reader:
     const unsigned char* data
     Py_ssize_t pos
     Py_ssize_t end
+    int depth
 
 
 cdef int64_t read_long(Reader* r) except? -1:
@@ -135,6 +142,13 @@ cdef int64_t block_count(Reader* r) except? -1:
 cdef int64_t INT64_MIN_VALUE = -9223372036854775807 - 1
 
 
+cdef inline int enter(int* depth) except -1:
+    depth[0] += 1
+    if depth[0] > MAX_DEPTH:
+        raise Mismatch("nested too deep")
+    return 0
+
+
 cdef object read(Node node, Reader* r, bint build):
     """The value of `node` at the reader's position (None when not `build`), advancing it."""
     cdef int kind = node.kind
@@ -159,20 +173,26 @@ cdef object read(Node node, Reader* r, bint build):
         r.pos += 1
         if byte & 1 or (byte >> 1) >= len(node.children):
             raise Mismatch("union index")
-        return read(<Node>node.children[byte >> 1], r, build)
+        return read(<Node?>node.children[byte >> 1], r, build)
     if kind == K_NULL:
         return None
     if kind == K_RECORD:
+        count = len(node.children)
+        if len(node.names) != count or len(node.built) != count:
+            raise Mismatch("plan")
+        enter(&r.depth)
         if build:
             result = {}
-            for i in range(len(node.children)):
+            for i in range(count):
                 if node.built[i]:
-                    PyDict_SetItem(result, node.names[i], read(<Node>node.children[i], r, True))
+                    PyDict_SetItem(result, node.names[i], read(<Node?>node.children[i], r, True))
                 else:
-                    read(<Node>node.children[i], r, False)
+                    read(<Node?>node.children[i], r, False)
+            r.depth -= 1
             return result
-        for i in range(len(node.children)):
-            read(<Node>node.children[i], r, False)
+        for i in range(count):
+            read(<Node?>node.children[i], r, False)
+        r.depth -= 1
         return None
     if kind == K_INT:
         n = read_long(r)
@@ -217,7 +237,10 @@ cdef object read(Node node, Reader* r, bint build):
         r.pos += node.size
         return PyBytes_FromStringAndSize(<const char*>r.data + r.pos - node.size, node.size) if build else None
     if kind == K_ARRAY or kind == K_MAP:
-        child = <Node>node.children[0]
+        if len(node.children) != 1:
+            raise Mismatch("plan")
+        child = <Node?>node.children[0]
+        enter(&r.depth)
         result = ([] if kind == K_ARRAY else {}) if build else None
         while True:
             count = block_count(r)
@@ -235,6 +258,7 @@ cdef object read(Node node, Reader* r, bint build):
                     PyList_Append(result, read(child, r, True))
                 else:
                     read(child, r, False)
+        r.depth -= 1
         return result
     raise Mismatch(f"node kind {kind}")
 
@@ -248,6 +272,7 @@ cdef struct Out:
     char* data
     Py_ssize_t length
     Py_ssize_t capacity
+    int depth
 
 
 cdef int grow(Out* o, Py_ssize_t more) except -1:
@@ -322,7 +347,7 @@ cdef int write(Node node, object value, Out* o) except -1:
     cdef int kind = node.kind
     cdef int slot, branch
     cdef int64_t n
-    cdef Py_ssize_t i, position
+    cdef Py_ssize_t i, position, count
     cdef double d
     cdef float f
     cdef char byte
@@ -334,12 +359,14 @@ cdef int write(Node node, object value, Out* o) except -1:
             raise Mismatch("string")
         return put_text(o, value)
     if kind == K_UNION:
+        if len(node.branches) != 8:
+            raise Mismatch("plan")
         slot = union_slot(value)
         branch = node.branches[slot] if slot >= 0 else -1
-        if branch < 0:
+        if branch < 0 or branch >= len(node.children):
             raise Mismatch("union")
         put_long(o, branch)
-        return write(<Node>node.children[branch], value, o)
+        return write(<Node?>node.children[branch], value, o)
     if kind == K_LONG:
         if type(value) is not int:
             raise Mismatch("long")
@@ -347,10 +374,15 @@ cdef int write(Node node, object value, Out* o) except -1:
     if kind == K_RECORD:
         if type(value) is not dict:
             raise Mismatch("record")
-        for i in range(len(node.children)):
+        count = len(node.children)
+        if len(node.names) != count or len(node.defaults) != count:
+            raise Mismatch("plan")
+        enter(&o.depth)
+        for i in range(count):
             found = PyDict_GetItemWithError(value, node.names[i])
-            write(<Node>node.children[i],
+            write(<Node?>node.children[i],
                   <object>found if found != NULL else node.defaults[i], o)
+        o.depth -= 1
         return 0
     if kind == K_NULL:
         if value is not None:
@@ -398,14 +430,21 @@ cdef int write(Node node, object value, Out* o) except -1:
     if kind == K_ARRAY:
         if type(value) is not list:
             raise Mismatch("array")
+        if len(node.children) != 1:
+            raise Mismatch("plan")
+        enter(&o.depth)
         if len(value):
             put_long(o, len(value))
             for element in value:
-                write(<Node>node.children[0], element, o)
+                write(<Node?>node.children[0], element, o)
+        o.depth -= 1
         return put_long(o, 0)
     if kind == K_MAP:
         if type(value) is not dict:
             raise Mismatch("map")
+        if len(node.children) != 1:
+            raise Mismatch("plan")
+        enter(&o.depth)
         if len(value):
             put_long(o, len(value))
             position = 0
@@ -413,7 +452,8 @@ cdef int write(Node node, object value, Out* o) except -1:
                 if type(<object>key) is not str:
                     raise Mismatch("map key")
                 put_text(o, <object>key)
-                write(<Node>node.children[0], <object>item, o)
+                write(<Node?>node.children[0], <object>item, o)
+        o.depth -= 1
         return put_long(o, 0)
     raise Mismatch(f"node kind {kind}")
 
@@ -432,6 +472,7 @@ cdef class Encoder:
             raise Mismatch("record")
         o.capacity = 512
         o.length = 0
+        o.depth = 0
         o.data = <char*>malloc(o.capacity)
         if o.data == NULL:
             raise MemoryError()

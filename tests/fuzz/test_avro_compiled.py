@@ -331,3 +331,53 @@ def test_a_projection_steps_over_sized_blocks_and_maps(compiled_c: bool) -> None
     for cut in (len(tags) - 1, len(tags) + 3, len(payload) - 1):  # truncated: refused
         with pytest.raises((IndexError, Mismatch)):
             reader(payload[:cut], 0)
+
+
+LINKED = {
+    "type": "record",
+    "name": "Link",
+    "fields": [{"name": "n", "type": "long"}, {"name": "next", "type": ["null", "Link"]}],
+}
+
+
+@ENGINES
+def test_a_recursive_schema_reads_and_writes_nesting_and_refuses_hostile_depth(
+    compiled_c: bool,
+) -> None:
+    reader = compile_reader(LINKED, compiled_c=compiled_c)
+    encoder = compile_encoder(LINKED, compiled_c=compiled_c)
+    assert reader is not None and encoder is not None
+    parsed = fastavro.parse_schema(LINKED)
+
+    def chain(depth: int) -> dict[str, Any]:
+        record: dict[str, Any] = {"n": depth, "next": None}
+        for n in range(depth - 1, 0, -1):
+            record = {"n": n, "next": record}
+        return record
+
+    payload = encoder(chain(50))
+    out = io.BytesIO()
+    fastavro.schemaless_writer(out, parsed, chain(50))
+    assert payload == out.getvalue()
+    assert reader(payload, 0) == fastavro.schemaless_reader(io.BytesIO(payload), parsed, None)
+    # 100,000 levels in 200 KB: refused (the codec then asks fastavro), never a crashed process
+    hostile = b"\x02\x02" * 100_000 + b"\x02\x00"
+    with pytest.raises((Mismatch, RecursionError)):
+        reader(hostile, 0)
+    with pytest.raises((Mismatch, RecursionError)):
+        encoder(chain(100_000))
+
+
+def test_an_inconsistent_plan_is_refused_not_read_out_of_bounds() -> None:
+    native = avro_reader.native
+    assert native is not None
+    long_node = native.Node(avro_reader.KINDS["long"])
+    record = native.Node(
+        avro_reader.KINDS["record"], children=(long_node, long_node), names=("a",), built=(True,)
+    )
+    with pytest.raises(Mismatch):
+        record(b"\x02\x04", 0)
+    with pytest.raises(Mismatch):
+        native.Encoder(record)({"a": 1})
+    with pytest.raises(TypeError):  # a child that is not a node
+        native.Node(avro_reader.KINDS["array"], children=("long",))(b"\x02\x02\x00", 0)
