@@ -1,7 +1,8 @@
-"""The one compiled part: the Avro reader's executor (runtime/_avro_native.pyx).
+"""The one compiled part: the Avro codec's executor (runtime/_avro_native.pyx), which reads and
+writes every record.
 
-It is optional: where no C compiler is found the install still succeeds and the readers run as
-generated Python (`socialstream.runtime.avro_reader` chooses at import).
+It is optional: where no C compiler is found the install still succeeds and the codec runs as
+generated Python (`socialstream.runtime.avro_reader` and `avro_writer` choose at import).
 """
 
 from Cython.Build import cythonize

@@ -42,7 +42,12 @@ cdef enum:
     K_UNION = 14
 
 
+import sys
+
 from socialstream.runtime.avro_compiler import Mismatch
+
+if sys.byteorder != "little":  # floats are copied as they lie in memory; Avro's are little-endian
+    raise ImportError("the Avro executor assumes a little-endian machine: generated Python serves")
 
 # Records, arrays and maps nested deeper than this are refused (the codec then asks fastavro),
 # as Python's recursion limit refuses them in the generated code: a recursive schema must not

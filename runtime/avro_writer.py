@@ -318,7 +318,7 @@ def compile_encoder(schema: dict[str, Any], *, compiled_c: bool = True) -> Encod
         return encoder
     compiler = _Compiler()
     try:
-        top = compiler.record(schema, str(schema.get("namespace", "")))
+        top = compiler.record(schema, namespace)
     except (Unsupported, KeyError, TypeError):
         return None
     compiler.sources.append(
