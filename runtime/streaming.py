@@ -21,6 +21,7 @@ from confluent_kafka import KafkaError, KafkaException
 from opentelemetry import propagate, trace
 from quixstreams import Application, message_context
 from quixstreams.dataframe import StreamingDataFrame
+from quixstreams.kafka.exceptions import BaseKafkaException, KafkaBrokerUnavailableError
 from quixstreams.models.serializers import SerializationContext, Serializer
 
 from socialstream.runtime import tracing
@@ -135,8 +136,15 @@ _FENCED_CODES = frozenset(
 
 def kafka_outage(exc: BaseException) -> bool:
     """Whether `exc` is a Kafka error that a fresh application after a wait fixes: the cluster
-    away for a while, or a transaction it timed out meanwhile."""
-    error = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
+    away for a while, or a transaction it timed out meanwhile. Quix raises its own exceptions
+    too: a delivery that timed out while the brokers were down (`KafkaProducerDeliveryError`,
+    carrying librdkafka's error), and brokers unreachable for longer than it waits."""
+    if isinstance(exc, KafkaBrokerUnavailableError):
+        return True
+    if isinstance(exc, BaseKafkaException):
+        error = exc.error
+    else:
+        error = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
     if not isinstance(error, KafkaError):
         return False
     if error.code() in _FENCED_CODES:
@@ -174,7 +182,7 @@ class QuixProcessor(ABC):
                     return
                 run_application(self.app, grace_s, self.stop)
                 return
-            except KafkaException as exc:
+            except (KafkaException, BaseKafkaException, KafkaBrokerUnavailableError) as exc:
                 if self._stopped.is_set() or not kafka_outage(exc):
                     raise
                 log.error(

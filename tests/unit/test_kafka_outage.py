@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import pytest
 from confluent_kafka import KafkaError, KafkaException
+from quixstreams.kafka.exceptions import (
+    KafkaBrokerUnavailableError,
+    KafkaConsumerException,
+    KafkaProducerDeliveryError,
+)
 
 from socialstream.runtime.streaming import kafka_outage
 
@@ -27,3 +32,14 @@ def test_outages_restart_and_real_errors_do_not(error: KafkaError, restart: bool
 def test_other_exceptions_are_not_outages() -> None:
     assert not kafka_outage(ValueError("a bug"))
     assert not kafka_outage(KafkaException("no KafkaError inside"))
+
+
+def test_quix_delivery_timeouts_and_unreachable_brokers_are_outages() -> None:
+    # A transactional producer's messages time out with transaction.timeout.ms; Quix raises its
+    # own exception, carrying librdkafka's error, when the brokers were down that long.
+    timed_out = KafkaError(KafkaError._MSG_TIMED_OUT, "Local: Message timed out")
+    assert kafka_outage(KafkaProducerDeliveryError(timed_out))
+    assert kafka_outage(KafkaConsumerException(KafkaError(KafkaError._TRANSPORT, "cut")))
+    assert kafka_outage(KafkaBrokerUnavailableError("brokers unavailable for 120 s"))
+    denied = KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED, "not allowed")
+    assert not kafka_outage(KafkaProducerDeliveryError(denied))
