@@ -351,7 +351,6 @@ cdef int write(Node node, object value, Out* o) except -1:
     """Append `value` as `node`'s type, or raise Mismatch (or what Python would raise)."""
     cdef int kind = node.kind
     cdef int slot, branch
-    cdef int64_t n
     cdef Py_ssize_t i, position, count
     cdef double d
     cdef float f
