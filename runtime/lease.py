@@ -53,6 +53,11 @@ class SingleWriterLease:
                 "group.id": f"{kafka.transactional_id_prefix}.lease.{name}",
                 "session.timeout.ms": session_timeout_ms,
                 "heartbeat.interval.ms": max(500, session_timeout_ms // 5),
+                # The rebalance timeout: how long the coordinator holds a rebalance for a member
+                # that has not rejoined. This thread polls every 0.2 s, so a member that has not
+                # rejoined in seconds is gone; with librdkafka's 300 s default, a rebalance
+                # waiting on a member lost in a broker restart could leave nobody writing as long.
+                "max.poll.interval.ms": max(10_000, 2 * session_timeout_ms),
                 "enable.auto.commit": False,
                 "auto.offset.reset": "latest",
                 # Sticky: a member joining does not take the lease from its holder.
