@@ -189,11 +189,13 @@ def _observe(
     ready: Callable[[], str | None] | None = None,
     consumer_group: str | None = None,
 ) -> None:
-    """Tracing when `tracing.otlp_endpoint` is set, and the health server when `health.port`
-    is: Kafka reachability plus the component's own readiness check, and the consumer lag of a
-    processor's group."""
+    """The stuck-call watchdog (`watchdog.py`); tracing when `tracing.otlp_endpoint` is set;
+    the health server when `health.port` is: Kafka reachability plus the component's own
+    readiness check, and the consumer lag of a processor's group."""
     from socialstream.runtime import tracing
+    from socialstream.runtime.watchdog import start_kafka_watchdog
 
+    start_kafka_watchdog(settings.kafka.stuck_call_timeout_s)
     tracing.configure(
         settings.tracing.otlp_endpoint, settings.tracing.service_name, settings.tracing.sample_ratio
     )

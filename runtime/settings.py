@@ -59,6 +59,14 @@ class KafkaSettings(BaseModel):
     transaction_timeout_ms: int = Field(
         default=60_000, ge=1_000, description="transaction.timeout.ms of transactional producers."
     )
+    stuck_call_timeout_s: float = Field(
+        default=180.0,
+        ge=130.0,
+        description="A librdkafka call (a transaction step, a flush, a checkpoint read) that has "
+        "not returned after this long is stuck (librdkafka can wait forever after a broker "
+        "restart): `socialstream run` then restarts its process in place. Above the 120 s the "
+        "longest of those calls allows itself.",
+    )
 
     def client_config(self) -> dict[str, Any]:
         """The librdkafka configuration shared by producers, consumers and the admin client."""
