@@ -125,12 +125,21 @@ _OUTAGE_CODES = frozenset(
 )
 
 
-# The broker bumps a producer's epoch when its transaction outlives transaction.timeout.ms (a
-# long outage): librdkafka then reports the producer fenced. Quix gives every application its
-# own random transactional.id (zombies are fenced by the consumer group generation instead), so
-# this fencing is never another live instance, and a new application is the cure.
+# The broker aborts a transaction that outlives transaction.timeout.ms (a long outage) and bumps
+# the producer's epoch: librdkafka then reports the producer fenced, or its own abort or commit
+# of that transaction as a fatal INVALID_TXN_STATE (or the producer id as unknown). Quix gives
+# every application its own random transactional.id (zombies are fenced by the consumer group
+# generation instead), so none of these is another live instance, and a new application (a new
+# producer) is the cure.
 _FENCED_CODES = frozenset(
-    {KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH}
+    {
+        KafkaError._FENCED,
+        KafkaError.PRODUCER_FENCED,
+        KafkaError.INVALID_PRODUCER_EPOCH,
+        KafkaError.INVALID_TXN_STATE,
+        KafkaError.INVALID_PRODUCER_ID_MAPPING,
+        KafkaError.UNKNOWN_PRODUCER_ID,
+    }
 )
 
 

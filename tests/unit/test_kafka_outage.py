@@ -21,6 +21,10 @@ from socialstream.runtime.streaming import kafka_outage
         (KafkaError(KafkaError.COORDINATOR_LOAD_IN_PROGRESS, "loading"), True),
         # The broker timed the transaction out during the outage and bumped the epoch.
         (KafkaError(KafkaError._FENCED, "fenced by a newer instance", fatal=True), True),
+        # ... or the abort of that transaction fails: seen when the broker came back.
+        (KafkaError(KafkaError.INVALID_TXN_STATE, "Failed to end transaction", fatal=True), True),
+        (KafkaError(KafkaError.INVALID_PRODUCER_ID_MAPPING, "unknown pid", fatal=True), True),
+        (KafkaError(KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "no", fatal=True), False),
         (KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED, "not allowed"), False),
         (KafkaError(KafkaError._INVALID_ARG, "bad config", fatal=True), False),
     ],
