@@ -168,10 +168,7 @@ class QueryJoin:
             self.unknown_since is not None
             and self.now - self.unknown_since >= self.rules.max_wait_ms
         ):
-            out += [
-                scored(d, None, "GRACE_EXPIRED", self.now) for d, _ in self.store.get(UNKNOWN) or []
-            ]
-            self.store.delete(UNKNOWN)
+            out += [scored(d, None, "GRACE_EXPIRED", self.now) for d, _ in self._take(UNKNOWN)]
             self.unknown_since = None
         if self.interval is None:
             return out

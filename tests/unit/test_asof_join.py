@@ -91,3 +91,17 @@ def test_old_buckets_are_forgotten_past_the_retention() -> None:
     step(store, 0, bucket(1, 0.1))
     step(store, 0, bucket(60, 0.1))
     assert sorted(k for k in store if k.startswith("b:")) == [f"b:{60 * H}"]
+
+
+def test_documents_of_a_query_without_buckets_do_not_wait_for_ever() -> None:
+    """No bucket ever comes for the query (the poller does not know it): the documents that
+    came first are released without sentiment once they have waited max_wait, by the next
+    record of the query, and none is lost or emitted twice."""
+    store = DictStore()
+    assert step(store, 0, doc("a"), 10 * H) == []
+    assert step(store, 1_000, doc("b"), 10 * H) == []
+    released = step(store, RULES.max_wait_ms + 1, doc("c"), 10 * H)
+    assert released == [("a", "GRACE_EXPIRED", None), ("b", "GRACE_EXPIRED", None)]
+    later = step(store, 2 * RULES.max_wait_ms + 2, doc("d"), 10 * H)
+    assert later == [("c", "GRACE_EXPIRED", None)]
+    assert step(store, 2 * RULES.max_wait_ms + 3, bucket(10, 0.5)) == [("d", "JOINED", 0.5)]
