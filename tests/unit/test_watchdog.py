@@ -10,7 +10,13 @@ import threading
 import time
 from pathlib import Path
 
-from socialstream.runtime.watchdog import RESTARTS_ENV, StuckCall, StuckCallWatchdog
+from socialstream.runtime.watchdog import (
+    RESTARTS_ENV,
+    StuckCall,
+    StuckCallWatchdog,
+    code_of,
+    kafka_call_sites,
+)
 
 
 class Release:
@@ -192,3 +198,12 @@ def test_a_frozen_interpreter_exits_with_every_stack(tmp_path: Path) -> None:
     assert "freezing" in result.stdout and "thawed" not in result.stdout
     assert "Timeout (0:00:01)" in result.stderr and "frozen.py" in result.stderr
     assert took < 15, took
+
+
+def test_every_kafka_call_site_resolves_to_its_own_code() -> None:
+    """A Quix Streams upgrade that renames a watched method fails here, not silently."""
+    sites = kafka_call_sites()
+    codes = {code_of(site) for site in sites}
+    assert len(codes) == len(sites)
+    names = {code.co_qualname for code in codes}
+    assert {"Producer.send_offsets_to_transaction", "TransactionalProducer.commit"} <= names
