@@ -57,7 +57,7 @@ def test_a_call_parked_past_the_limit_is_reported_with_its_stack() -> None:
         stuck = watchdog.check(now=110.5)
         assert stuck is not None
         assert (stuck.thread, stuck.function, stuck.seconds) == ("writer", "parked", 10.5)
-        assert "release.lock.acquire()" in stuck.stack
+        assert ", in parked" in stuck.stack  # where it is stuck
     finally:
         release.set()
         thread.join()
