@@ -154,16 +154,15 @@ def restart_in_place(stuck: StuckCall) -> None:
 
 
 def kafka_call_sites() -> list[Any]:
-    """The functions of this project and of Quix Streams that wait inside librdkafka calls. Each
-    call returns within its own timeout (120 s at most: a checkpoint read) or once the cluster
-    is back, so one that outlives the watchdog's limit is stuck."""
-    from quixstreams.kafka.producer import Producer as QuixProducer
-
+    """The functions of this project, and of Quix Streams where the process uses it (importing
+    it would cost a source ~30 MB), that wait inside librdkafka calls. Each call returns within
+    its own timeout (120 s at most: a checkpoint read) or once the cluster is back, so one that
+    outlives the watchdog's limit is stuck."""
     from socialstream.runtime.consumer import end_offsets, read_to_end
     from socialstream.runtime.lease import SingleWriterLease
     from socialstream.runtime.producer import TransactionalProducer
 
-    return [
+    sites: list[Any] = [
         TransactionalProducer.__init__,
         TransactionalProducer.begin,
         TransactionalProducer.produce,  # waits for room while the local queue is full
@@ -174,13 +173,19 @@ def kafka_call_sites() -> list[Any]:
         SingleWriterLease.close,
         end_offsets,
         read_to_end,
-        QuixProducer.begin_transaction,
-        QuixProducer.send_offsets_to_transaction,
-        QuixProducer.commit_transaction,
-        QuixProducer.abort_transaction,
-        QuixProducer.flush,
-        QuixProducer._producer,  # creates the producer and calls init_transactions
     ]
+    if "quixstreams" in sys.modules:
+        from quixstreams.kafka.producer import Producer as QuixProducer
+
+        sites += [
+            QuixProducer.begin_transaction,
+            QuixProducer.send_offsets_to_transaction,
+            QuixProducer.commit_transaction,
+            QuixProducer.abort_transaction,
+            QuixProducer.flush,
+            QuixProducer._producer,  # creates the producer and calls init_transactions
+        ]
+    return sites
 
 
 def start_kafka_watchdog(limit_s: float) -> StuckCallWatchdog:
