@@ -97,17 +97,37 @@ def standard_headers(
 
 
 def run_application(
-    app: Application, grace_s: float | None = None, on_stop: Callable[[], None] | None = None
+    app: Application,
+    grace_s: float | None = None,
+    on_stop: Callable[[], None] | None = None,
+    stopped: Callable[[], bool] | None = None,
 ) -> None:
     """`app.run()`. In the main thread SIGTERM / Ctrl-C call `on_stop` (default `app.stop`) and
     exit within `grace_s` (`shutdown.py`) instead of Quix's own handlers; from another thread
-    (the demo, tests) `stop()` does."""
+    (the demo, tests) `stop()` does. A stop that comes while the app starts is kept (`stopped`,
+    default: `app.stop()` was called)."""
     if threading.current_thread() is not threading.main_thread():
         app._setup_signal_handlers = lambda: None  # type: ignore[method-assign]
     elif grace_s is not None:
         stop = on_stop or app.stop
         app._setup_signal_handlers = lambda: on_terminate(stop, grace_s)  # type: ignore[method-assign]
+    _keep_early_stop(app, stopped or app._stop_event.is_set)
     app.run()
+
+
+def _keep_early_stop(app: Application, stopped: Callable[[], bool]) -> None:
+    """Quix marks the application running after its signal handlers are installed and its
+    state is set up, which undid a stop() that came in between (a SIGTERM during start-up: the
+    process then ran on until the grace period killed it). Stop again right after."""
+    tracker = app._run_tracker
+    set_as_running = tracker.set_as_running
+
+    def set_as_running_unless_stopped() -> None:
+        set_as_running()  # type: ignore[no-untyped-call]
+        if stopped():
+            tracker.stop()  # type: ignore[no-untyped-call]
+
+    tracker.set_as_running = set_as_running_unless_stopped  # type: ignore[method-assign]
 
 
 # librdkafka errors that mean "the cluster is away for now", not "this cannot work".
@@ -189,7 +209,7 @@ class QuixProcessor(ABC):
                 self.app = self._new_app()
                 if self._stopped.is_set():  # asked to stop while it was being built
                     return
-                run_application(self.app, grace_s, self.stop)
+                run_application(self.app, grace_s, self.stop, self._stopped.is_set)
                 return
             except (KafkaException, BaseKafkaException, KafkaBrokerUnavailableError) as exc:
                 if self._stopped.is_set() or not kafka_outage(exc):
