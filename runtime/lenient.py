@@ -138,7 +138,10 @@ def to_float(value: Any) -> float | None:
         raise ValueError("a boolean is not a number")
     if not isinstance(value, int | float | str):
         raise ValueError(f"expected a number, got {type(value).__name__}")
-    number = float(value.strip()) if isinstance(value, str) else float(value)
+    try:
+        number = float(value.strip()) if isinstance(value, str) else float(value)
+    except OverflowError:  # an integer past a double's range; a ValueError is what validates
+        raise ValueError("outside the range of a double") from None
     if not math.isfinite(number):
         raise ValueError("not a finite number")
     return number
@@ -209,7 +212,10 @@ def to_epoch_ms(value: Any) -> int | None:
     if isinstance(value, bool):
         raise ValueError("a boolean is not a time")
     if isinstance(value, int | float) or (isinstance(value, str) and _numeric(value)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer past a double's range
+            raise ValueError("not a finite time") from None
         if not math.isfinite(number):
             raise ValueError("not a finite time")
         # Seconds until year 33658 would be ms; values below 1e11 are seconds, multiplied in

@@ -54,6 +54,15 @@ def test_a_coordinate_of_the_wrong_shape_is_rejected_not_a_crash(value: object) 
         to_float(value)
 
 
+def test_an_integer_past_a_doubles_range_is_rejected_not_a_crash() -> None:
+    # JSON integers have no size limit; float() raised OverflowError, which pydantic does not
+    # turn into a validation error, and it stopped the Talkwalker source.
+    with pytest.raises(ValueError, match="range of a double"):
+        to_float(10**400)
+    with pytest.raises(ValueError, match="not a finite time"):
+        to_epoch_ms(-(10**400))
+
+
 def test_ids_as_numbers_or_strings() -> None:
     assert to_str(852568271115108352) == "852568271115108352"
     assert to_str(" abc ") == "abc"

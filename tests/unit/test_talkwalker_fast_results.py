@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from socialstream.connectors.talkwalker.fast_results import result_records
-from socialstream.connectors.talkwalker.models import ResultChunk, parse_chunk
+from socialstream.connectors.talkwalker.models import ChunkError, ResultChunk, parse_chunk
 from socialstream.connectors.talkwalker.records import document_id, result_record
 from socialstream.runtime.lenient import loads
 from socialstream.simulators.talkwalker.corpus import Corpus
@@ -34,3 +36,14 @@ def test_other_chunks_and_odd_shapes_are_left_to_the_models() -> None:
         "chunk_result": [{"data": {"url": "u", "extra_author_attributes": "someone"}}],
     }
     assert result_records(odd_author, None) is None
+
+
+def test_a_coordinate_past_a_doubles_range_is_refused_by_both_paths() -> None:
+    world = {"latitude": 10**400}
+    line = {
+        "chunk_type": "CT_RESULT",
+        "chunk_result": [{"data": {"url": "u", "extra_source_attributes": {"world_data": world}}}],
+    }
+    assert result_records(line, None) is None
+    with pytest.raises(ChunkError, match="latitude: Value error, outside the range of a double"):
+        parse_chunk(line)
