@@ -233,7 +233,8 @@ def test_a_projection_reads_damaged_bytes_the_whole_reader_reads_to_the_same_fie
         expected = whole(bytes(damaged), 0)
     except Exception:  # what the whole reader refuses, the projection may refuse too
         return
-    assert projected(bytes(damaged), 0) == _top_fields(expected, fields)
+    # repr: a damaged double may read as NaN, which equals nothing, not even itself
+    assert repr(projected(bytes(damaged), 0)) == repr(_top_fields(expected, fields))
 
 
 @ENGINES
