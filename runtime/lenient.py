@@ -100,6 +100,17 @@ def to_int(value: Any) -> int | None:
     return number
 
 
+INT_LIMIT = 2**31  # Avro int: the Talkwalker levels and sentiment
+
+
+def to_int32(value: Any) -> int | None:
+    """Like `to_int`, for a field an Avro int holds: a number outside 32 bits -> ValueError."""
+    number = to_int(value)
+    if number is not None and not -INT_LIMIT <= number < INT_LIMIT:
+        raise ValueError(f"{number} is outside the 32-bit range")
+    return number
+
+
 def _to_int(value: Any) -> int | None:
     if _blank(value):
         return None
@@ -312,6 +323,7 @@ def unknown_keys(value: dict[str, Any], known: frozenset[str]) -> dict[str, Any]
 
 
 LenientInt = Annotated[int | None, BeforeValidator(to_int)]
+LenientInt32 = Annotated[int | None, BeforeValidator(to_int32)]
 Count = Annotated[int | None, BeforeValidator(to_count)]
 LenientFloat = Annotated[float | None, BeforeValidator(to_float)]
 LenientStr = Annotated[str | None, BeforeValidator(to_str)]

@@ -42,9 +42,30 @@ class Publisher:
         record: dict[str, Any],
         source_position: str | None = None,
     ) -> None:
-        route = self._routes.get(declared_topic) or self._route(declared_topic)
-        topic, schema, schema_full_name = route
-        value = self.codec.encode(schema, record, topic)
+        self.publish_encoded(
+            declared_topic, key, self.encode(declared_topic, record), source_position
+        )
+
+    def encode(self, declared_topic: str, record: dict[str, Any]) -> bytes:
+        """`record` as the value of a record of `declared_topic` (raises ValueError when the
+        schema cannot hold it)."""
+        topic, schema, _ = self._routes.get(declared_topic) or self._route(declared_topic)
+        return self.codec.encode(schema, record, topic)
+
+    def frame(self, declared_topic: str, body: bytes) -> bytes:
+        """The value of a record of `declared_topic` whose Avro body is `body`."""
+        topic, schema, _ = self._routes.get(declared_topic) or self._route(declared_topic)
+        return self.codec.frame(schema, body, topic)
+
+    def publish_encoded(
+        self,
+        declared_topic: str,
+        key: str | None,
+        value: bytes,
+        source_position: str | None = None,
+    ) -> None:
+        """Produce a value `encode` or `frame` gave, with the standard headers."""
+        topic, _, schema_full_name = self._routes.get(declared_topic) or self._route(declared_topic)
         with publish_span(self.source, topic, source_position):
             self.producer.produce(
                 topic,

@@ -16,7 +16,7 @@ from socialstream.runtime.lenient import (
     Count,
     EpochMillis,
     LenientFloat,
-    LenientInt,
+    LenientInt32,
     LenientStr,
     StrList,
     VendorModel,
@@ -81,10 +81,10 @@ class ResultData(VendorModel):
     host_url: LenientStr = None
     parent_url: LenientStr = None
     lang: LenientStr = None
-    porn_level: LenientInt = None
-    fluency_level: LenientInt = None
-    spam_level: LenientInt = None
-    sentiment: LenientInt = None
+    porn_level: LenientInt32 = None
+    fluency_level: LenientInt32 = None
+    spam_level: LenientInt32 = None
+    sentiment: LenientInt32 = None
     source_type: StrList = Field(default_factory=list)
     post_type: StrList = Field(default_factory=list)
     matched_profile: StrList = Field(default_factory=list)

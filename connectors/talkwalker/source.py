@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from pydantic import ValidationError
 
 from socialstream.connectors.talkwalker.errors import (
     Action,
@@ -36,7 +35,6 @@ from socialstream.connectors.talkwalker.errors import (
 )
 from socialstream.connectors.talkwalker.fast_results import result_records
 from socialstream.connectors.talkwalker.models import (
-    ChunkError,
     ControlChunk,
     ErrorChunk,
     ResultChunk,
@@ -61,7 +59,7 @@ from socialstream.runtime.httpclient import (
     retry_after_seconds,
 )
 from socialstream.runtime.lease import SingleWriterLease
-from socialstream.runtime.lenient import LenientParseError, loads
+from socialstream.runtime.lenient import loads
 from socialstream.runtime.linestream import EventKind, LineReader
 from socialstream.runtime.metrics import QUOTA_ALLOWANCE, QUOTA_USAGE, UPSTREAM_ERRORS
 from socialstream.runtime.producer import TransactionalProducer
@@ -437,35 +435,50 @@ class TalkwalkerSource(SingleWriterConnector):
         outcome.productive = productive
         return outcome
 
-    def _publish_results(self, results: list[tuple[str, dict[str, Any]]], position: str) -> None:
+    def _publish_results(self, results: list[tuple[str, bytes]], position: str) -> None:
         self._ensure_transaction()
         seen = self._timeframe.seen
-        for doc_id, record in results:
+        for doc_id, value in results:
             if seen and bytes.fromhex(doc_id[:32]) in seen:
                 self.stats.replayed_skipped += 1
                 continue
-            self._publisher.publish(RESULTS, doc_id, record, position)
+            self._publisher.publish_encoded(RESULTS, doc_id, value, position)
             self._pending += 1
             self.stats.results += 1
+
+    def _encoded_results(
+        self, value: Any, chunk: ResultChunk | None
+    ) -> list[tuple[str, bytes]] | None:
+        """(document id, encoded record) of each result of a CT_RESULT chunk, all or none (a
+        result its schema cannot hold raises ValueError): the fast path's when it reads the
+        chunk, else the models' when `chunk` is given; None: not a result chunk."""
+        start = self._timeframe.start
+        if chunk is None:
+            records = result_records(value, start)  # the common case, fast
+        else:
+            records = [
+                (document_id(b.data.url), result_record(b, start)) for b in chunk.chunk_result
+            ]
+        if records is None:
+            return None
+        encode = self._publisher.encode
+        return [(doc_id, encode(RESULTS, record)) for doc_id, record in records]
 
     def _handle_line(self, line: bytes, line_no: int) -> Outcome | None:
         position = self._position_prefix(self._timeframe.start) + f"line={line_no}"
         try:
             value, repaired = loads(line)
-            results = result_records(value, self._timeframe.start)  # the common case, fast
+            results = self._encoded_results(value, None)
             chunk = parse_chunk(value) if results is None else None
-        except (LenientParseError, ChunkError, ValidationError) as exc:
+            if isinstance(chunk, ResultChunk):
+                results = self._encoded_results(value, chunk)
+        except ValueError as exc:  # not JSON, not a chunk, or a value no record field holds
             self._ensure_transaction()
             self._dlq.write(line, str(exc), exc, position, intended_topic=RESULTS)
             self.stats.dead_letters += 1
             return None
         if repaired:
             self.stats.repaired_lines += 1
-        if isinstance(chunk, ResultChunk):
-            results = [
-                (document_id(body.data.url), result_record(body, self._timeframe.start))
-                for body in chunk.chunk_result
-            ]
         if results is not None:
             self._publish_results(results, position)
             return None

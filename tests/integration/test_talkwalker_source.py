@@ -27,6 +27,14 @@ from tests.integration.talkwalker_harness import (
 )
 
 
+OUT_OF_RANGE = json.dumps(
+    {
+        "chunk_type": "CT_RESULT",
+        "chunk_result": [{"data": {"url": "https://example.com/big", "sentiment": 2**40}}],
+    }
+).encode()
+
+
 def _stop(process: subprocess.Popen[bytes], log: Path) -> None:
     process.send_signal(signal.SIGTERM)
     try:
@@ -45,6 +53,8 @@ def test_faulty_stream_of_52000_results_arrives_exactly_once(
         Fault(FaultKind.SPLIT, path=STREAM_PATH, request=1, at_line=5, split_at=40),
         Fault(FaultKind.SPLIT, path=STREAM_PATH, request=1, at_line=2700, split_at=1),
         Fault(FaultKind.MALFORMED, path=STREAM_PATH, request=1, at_line=3000, body=b"{oops"),
+        # A well-formed result with a value its record cannot hold (Avro int is 32 bits).
+        Fault(FaultKind.MALFORMED, path=STREAM_PATH, request=1, at_line=4000, body=OUT_OF_RANGE),
         Fault(FaultKind.DISCONNECT, path=STREAM_PATH, request=1, at_line=9000),
         # Connection 2: Talkwalker is restarting.
         Fault(FaultKind.STATUS, path=STREAM_PATH, request=2, status=503, retry_after="2"),
@@ -83,7 +93,9 @@ def test_faulty_stream_of_52000_results_arrives_exactly_once(
     assert "Stream got disconnected" in str(chunk_error["meaning"])
     http_error = next(e for e in seen.errors if e["origin"] == "HTTP")
     assert http_error["http_status"] == 503
-    assert [d["raw"] for d in seen.dead_letters] == [b"{oops"]
+    assert [d["raw"] for d in seen.dead_letters] == [b"{oops", OUT_OF_RANGE]
+    assert "sentiment" in str(seen.dead_letters[1]["reason"])
+    assert "outside the 32-bit range" in str(seen.dead_letters[1]["reason"])
     # The call log: 4 connections, never more than 5 a minute, Retry-After waited out.
     assert [c.status for c in calls] == [200, 503, 200, 200]
     assert max_calls_in_window([c.time for c in calls], 60.0) <= 5

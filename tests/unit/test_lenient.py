@@ -14,6 +14,7 @@ from socialstream.runtime.lenient import (
     to_epoch_ms,
     to_float,
     to_int,
+    to_int32,
     to_str,
     to_str_list,
 )
@@ -61,6 +62,17 @@ def test_an_integer_past_a_doubles_range_is_rejected_not_a_crash() -> None:
         to_float(10**400)
     with pytest.raises(ValueError, match="not a finite time"):
         to_epoch_ms(-(10**400))
+
+
+def test_a_field_an_avro_int_holds_refuses_numbers_past_32_bits() -> None:
+    # fastavro refused to write such a sentiment, and the error stopped the Talkwalker source.
+    assert to_int32("-2147483648") == -(2**31)
+    assert to_int32(2**31 - 1) == 2**31 - 1
+    assert to_int32(None) is None
+    with pytest.raises(ValueError, match="outside the 32-bit range"):
+        to_int32(2**31)
+    with pytest.raises(ValueError, match="outside the 32-bit range"):
+        to_int32(-(2**40))
 
 
 def test_ids_as_numbers_or_strings() -> None:
