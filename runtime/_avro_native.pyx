@@ -17,11 +17,9 @@ from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.math cimport isinf
 from libc.stdint cimport int64_t, uint64_t
-from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy
 
-cdef extern from "Python.h":
-    const char* PyUnicode_AsUTF8AndSize(object text, Py_ssize_t* size) except NULL
+from socialstream.runtime._avro_out cimport Out, close_out, open_out, put, put_long, put_text
 
 # Node kinds: avro_reader.KINDS gives the same numbers by name.
 cdef enum:
@@ -273,58 +271,6 @@ cdef object read(Node node, Reader* r, bint build):
 UNION_TYPES = (type(None), bool, int, float, str, bytes, list, dict)  # `branches` order
 
 
-cdef struct Out:
-    char* data
-    Py_ssize_t length
-    Py_ssize_t capacity
-    int depth
-
-
-cdef int grow(Out* o, Py_ssize_t more) except -1:
-    cdef Py_ssize_t wanted = o.length + more
-    cdef Py_ssize_t capacity = o.capacity
-    cdef char* data
-    if wanted <= capacity:
-        return 0
-    while capacity < wanted:
-        capacity *= 2
-    data = <char*>realloc(o.data, capacity)
-    if data == NULL:
-        raise MemoryError()
-    o.data = data
-    o.capacity = capacity
-    return 0
-
-
-cdef inline int put(Out* o, const char* data, Py_ssize_t length) except -1:
-    if o.length + length > o.capacity:
-        grow(o, length)
-    memcpy(o.data + o.length, data, length)
-    o.length += length
-    return 0
-
-
-cdef int put_long(Out* o, int64_t value) except -1:
-    cdef uint64_t n = (<uint64_t>value << 1) ^ <uint64_t>(value >> 63)
-    if o.length + 10 > o.capacity:
-        grow(o, 10)
-    while n >= 0x80:
-        o.data[o.length] = <char>((n & 0x7F) | 0x80)
-        o.length += 1
-        n >>= 7
-    o.data[o.length] = <char>n
-    o.length += 1
-    return 0
-
-
-cdef int put_text(Out* o, object text) except -1:
-    cdef Py_ssize_t size
-    cdef const char* utf8 = PyUnicode_AsUTF8AndSize(text, &size)
-    put_long(o, size)
-    put(o, utf8, size)
-    return 0
-
-
 cdef int union_slot(object value):
     """The index of `value`'s exact type in UNION_TYPES, -1 for any other."""
     cdef type kind = type(value)
@@ -474,14 +420,9 @@ cdef class Encoder:
         cdef Out o
         if type(record) is not dict:
             raise Mismatch("record")
-        o.capacity = 512
-        o.length = 0
-        o.depth = 0
-        o.data = <char*>malloc(o.capacity)
-        if o.data == NULL:
-            raise MemoryError()
+        open_out(&o, 512)
         try:
             write(self.root, record, &o)
             return PyBytes_FromStringAndSize(o.data, o.length)
         finally:
-            free(o.data)
+            close_out(&o)
