@@ -9,7 +9,8 @@ DEMO_DURATION ?= 0
 
 .PHONY: install demo test lint typecheck unit integration test-chaos deploy-check fuzz-campaign bench kafka-up kafka-down kafka-status lock readme clean
 
-$(STAMP): pyproject.toml constraints.txt setup.py runtime/_avro_native.pyx
+$(STAMP): pyproject.toml constraints.txt setup.py runtime/_avro_native.pyx runtime/_avro_out.pxd \
+		connectors/talkwalker/_results_native.pyx
 	@test -n "$(PYTHON)" || { echo "Python 3.11+ is needed"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip

@@ -30,7 +30,7 @@ cdef inline int open_out(Out* o, Py_ssize_t capacity) except -1:
     return 0
 
 
-cdef inline void close_out(Out* o):
+cdef inline void close_out(Out* o) noexcept:
     free(o.data)
     o.data = NULL
 

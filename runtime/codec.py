@@ -75,7 +75,9 @@ def _parse(schema: dict[str, Any]) -> Any:
     return fastavro.parse_schema(schema)
 
 
-def _fingerprint(schema: dict[str, Any]) -> bytes:
+def schema_fingerprint(schema: dict[str, Any]) -> bytes:
+    """The CRC-64-AVRO fingerprint of a schema's canonical form, as single-object encoding
+    writes it."""
     # fastavro returns the CRC-64-AVRO value as little-endian hex, the byte order the spec wants.
     return bytes.fromhex(fingerprint(to_parsing_canonical_form(schema), "CRC-64-AVRO"))
 
@@ -236,7 +238,7 @@ class _ShippedSchemas:
             self.union_plans[name] = _union_plan(raw)
             self.compiled[name] = compile_encoder(raw)
             self.by_full_name[full_name(name)] = parsed
-            fp = _fingerprint(raw)
+            fp = schema_fingerprint(raw)
             self.fingerprints[name] = fp
             self.by_fingerprint[fp] = (full_name(name), parsed)
             self.readers[fp] = compile_reader(raw)
@@ -244,7 +246,7 @@ class _ShippedSchemas:
         # Older released versions stay decodable after a compatible change.
         for path in BASELINE_DIR.glob("*.avsc"):
             raw = json.loads(path.read_text(encoding="utf-8"))
-            fp = _fingerprint(raw)
+            fp = schema_fingerprint(raw)
             if fp not in self.by_fingerprint:
                 name = f"{raw.get('namespace', '')}.{raw['name']}".lstrip(".")
                 self.by_fingerprint[fp] = (name, _parse(raw))
@@ -372,7 +374,7 @@ class ConfluentCodec:
             registered = self._client.get_schema(schema_id)
             raw = json.loads(registered.schema_str)
             name = f"{raw.get('namespace', '')}.{raw['name']}".lstrip(".")
-            found = (name, _parse(raw), _fingerprint(raw))  # a shipped schema's twin compiles
+            found = (name, _parse(raw), schema_fingerprint(raw))  # a shipped schema's twin compiles
             with self._lock:
                 self._writers[schema_id] = found
         return found

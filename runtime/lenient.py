@@ -303,6 +303,11 @@ def to_str_list(value: Any) -> list[str]:
     ]
 
 
+# How `extra` is written: json.dumps(value, sort_keys=True, default=str), with the encoder built
+# once (json.dumps builds one on every call given options; the fast paths write one a record).
+dump_extra = json.JSONEncoder(sort_keys=True, default=str).encode
+
+
 class FastPathMiss(Exception):
     """A shape a hand-written fast path (beside the models) does not read: the models decide."""
 
@@ -370,4 +375,4 @@ class VendorModel(BaseModel):
     def extra_json(self) -> str | None:
         """`unknown_fields()` as a JSON object string, None when there are none."""
         extra = self.unknown_fields()
-        return json.dumps(extra, sort_keys=True, default=str) if extra else None
+        return dump_extra(extra) if extra else None

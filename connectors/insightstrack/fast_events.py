@@ -12,12 +12,12 @@ the dead letter what it cannot read.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from socialstream.connectors.insightstrack.records import entity_texts
 from socialstream.runtime.lenient import (
     FastPathMiss,
+    dump_extra,
     object_or_none,
     to_bool,
     to_count,
@@ -279,7 +279,7 @@ def _summary(summary: dict[str, Any]) -> Fast:
 
 def _json(extra: dict[str, Any]) -> str | None:
     """The unknown fields as the models' `extra_json` writes them."""
-    return json.dumps(extra, sort_keys=True, default=str) if extra else None
+    return dump_extra(extra) if extra else None
 
 
 def fast_event(value: Any) -> Fast | None:

@@ -33,7 +33,7 @@ from socialstream.connectors.talkwalker.errors import (
     ErrorCode,
     lookup,
 )
-from socialstream.connectors.talkwalker.fast_results import result_records
+from socialstream.connectors.talkwalker.fast_results import result_bodies, result_records
 from socialstream.connectors.talkwalker.models import (
     ControlChunk,
     ErrorChunk,
@@ -449,12 +449,12 @@ class TalkwalkerSource(SingleWriterConnector):
     def _encoded_results(
         self, value: Any, chunk: ResultChunk | None
     ) -> list[tuple[str, bytes]] | None:
-        """(document id, encoded record) of each result of a CT_RESULT chunk, all or none (a
-        result its schema cannot hold raises ValueError): the fast path's when it reads the
-        chunk, else the models' when `chunk` is given; None: not a result chunk."""
+        """(document id, encoded record) of each result of a decoded CT_RESULT chunk, all or
+        none (a result its schema cannot hold raises ValueError): the fast path's when it reads
+        the chunk, else the models' when `chunk` is given; None: not a result chunk."""
         start = self._timeframe.start
         if chunk is None:
-            records = result_records(value, start)  # the common case, fast
+            records = result_records(value, start)
         else:
             records = [
                 (document_id(b.data.url), result_record(b, start)) for b in chunk.chunk_result
@@ -466,6 +466,11 @@ class TalkwalkerSource(SingleWriterConnector):
 
     def _handle_line(self, line: bytes, line_no: int) -> Outcome | None:
         position = self._position_prefix(self._timeframe.start) + f"line={line_no}"
+        bodies = result_bodies(line, self._timeframe.start)  # the common line: C, where built
+        if bodies is not None:
+            frame = self._publisher.frame
+            self._publish_results([(doc_id, frame(RESULTS, b)) for doc_id, b in bodies], position)
+            return None
         try:
             value, repaired = loads(line)
             results = self._encoded_results(value, None)

@@ -197,5 +197,7 @@ def test_the_wheel_the_image_installs_holds_every_module(tmp_path: Path) -> None
     }
     assert expected <= names, sorted(expected - names)[:10]
     assert "socialstream/deploy/kafka/pom.xml" in names
-    # the Avro executor, compiled (setup.py; a machine without a C compiler gets none)
-    assert any(n.startswith("socialstream/runtime/_avro_native.") for n in names), sorted(names)
+    # the Avro executor and the Talkwalker transcoder, compiled (setup.py; a machine without a C
+    # compiler gets neither)
+    for module in ("runtime/_avro_native.", "connectors/talkwalker/_results_native."):
+        assert any(n.startswith(f"socialstream/{module}") for n in names), sorted(names)

@@ -14,7 +14,7 @@ import string
 from datetime import date, datetime
 from typing import Any
 
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from socialstream.connectors.insightstrack.fast_events import fast_event
@@ -31,7 +31,7 @@ from socialstream.connectors.monitors.monitor_models import MonitorResponseError
 from socialstream.connectors.monitors.monitor_records import metric_record
 from socialstream.connectors.monitors.sentiment_client import SentimentClient
 from socialstream.connectors.monitors.sentiment_source import page_outgoing
-from socialstream.connectors.talkwalker.fast_results import result_records
+from socialstream.connectors.talkwalker.fast_results import NATIVE, result_bodies, result_records
 from socialstream.connectors.talkwalker.models import (
     ChunkError,
     ControlChunk,
@@ -334,6 +334,153 @@ def test_the_talkwalker_fast_path_gives_the_models_records_or_steps_aside(value:
         (document_id(body.data.url), result_record(body, 1_700_000_000_000))
         for body in chunk.chunk_result
     ]
+
+
+# Values the fast path takes, in the shapes they come in: texts with any character (spaces at the
+# ends, escapes, astral planes), ids as text or numbers, counts and times as numbers or digits,
+# unknown fields of every JSON kind.
+any_text = st.text(max_size=12)
+tame_ids = st.one_of(any_text, st.integers(-(2**63), 2**63 - 1), st.booleans(), st.none())
+tame_counts = st.one_of(
+    st.integers(-(2**63), 2**63 - 1), st.from_regex(r"\A ?-?[0-9]{1,6} ?\Z"), st.none()
+)
+tame_times = st.one_of(
+    st.integers(10**11, 2**63 - 1), st.integers(-(2**20), 2**20), st.from_regex(r"\A[0-9]{1,15}\Z")
+)
+tame_world = st.fixed_dictionaries(
+    {},
+    optional={
+        **{k: st.one_of(any_text, st.none()) for k in ("continent", "country", "city")},
+        "latitude": st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers()),
+        "longitude": st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.none()),
+        "altitude": json_values,
+    },
+)
+tame_lists = st.one_of(
+    st.lists(st.one_of(any_text, st.integers(-(2**63), 2**63 - 1), st.none()), max_size=3), any_text
+)
+talkwalker_tame_result = st.fixed_dictionaries(
+    {
+        "data": st.fixed_dictionaries(
+            {"url": st.one_of(st.text(min_size=1, max_size=20), st.integers(-(2**63), 2**63 - 1))},
+            optional={
+                **{k: tame_times for k in ("published", "indexed", "search_indexed")},
+                **{k: any_text for k in ("title", "content", "root_url", "lang", "title_snippet")},
+                **{k: st.integers(-(2**31), 2**31 - 1) for k in ("sentiment", "spam_level")},
+                **{k: tame_lists for k in ("source_type", "post_type", "tags_internal")},
+                **{k: tame_counts for k in ("engagement", "reach")},
+                "article_extended_attributes": st.fixed_dictionaries(
+                    {}, optional={"num_comments": tame_counts, "x": json_values}
+                ),
+                "source_extended_attributes": st.fixed_dictionaries(
+                    {}, optional={"alexa_pageviews": tame_counts}
+                ),
+                "extra_author_attributes": st.fixed_dictionaries(
+                    {},
+                    optional={"id": tame_ids, "name": any_text, "world_data": tame_world},
+                ),
+                "extra_source_attributes": st.fixed_dictionaries(
+                    {}, optional={"id": tame_ids, "name": tame_ids, "world_data": tame_world}
+                ),
+                "tokens_title": json_values,
+                "extra_article_attributes": json_values,
+            },
+        ),
+    },
+    optional={
+        "highlighted_data": st.lists(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "title_snippet": any_text,
+                    "matched": st.fixed_dictionaries(
+                        {},
+                        optional={
+                            "rule_id": tame_ids,
+                            "stream_id": tame_ids,
+                            "panel_id": tame_lists,
+                            "extra": json_values,
+                        },
+                    ),
+                    "rank": json_values,
+                },
+            ),
+            max_size=3,
+        ),
+        "score": json_values,
+    },
+)
+talkwalker_tame_chunks = st.fixed_dictionaries(
+    {
+        "chunk_type": st.just("CT_RESULT"),
+        "chunk_result": st.one_of(
+            st.lists(talkwalker_tame_result, min_size=1, max_size=2),
+            st.fixed_dictionaries({"data": talkwalker_tame_result}),
+        ),
+    }
+)
+talkwalker_full_chunks = mostly(
+    {
+        "chunk_type": st.sampled_from(["CT_RESULT", "CT_RESULT", "ct_result"]),
+        "chunk_result": st.one_of(
+            st.lists(talkwalker_full_result, max_size=3),
+            mostly(
+                {
+                    "data": st.one_of(
+                        talkwalker_full_result, st.lists(talkwalker_full_result, max_size=2)
+                    )
+                }
+            ),
+        ),
+    }
+)
+
+
+@st.composite
+def written(draw: st.DrawFn, value: st.SearchStrategy[Any]) -> bytes:
+    """A chunk as a line, written as a vendor might (escaped or raw UTF-8, spaced or compact,
+    indented), and sometimes broken afterwards."""
+    text = json.dumps(
+        draw(value),
+        ensure_ascii=draw(st.booleans()),
+        separators=draw(st.sampled_from([(",", ":"), (", ", ": "), (" , ", " :\t")])),
+        indent=draw(st.sampled_from([None, None, 1])),
+    )
+    raw = draw(st.sampled_from(["", " ", "\t"])) + text + draw(st.sampled_from(["", " "]))
+    line = raw.encode("utf-8", "surrogatepass")
+    how = draw(st.sampled_from(["whole"] * 7 + ["cut", "salt", "flip"]))
+    if how == "cut":
+        line = line[: draw(st.integers(0, len(line)))]
+    elif how == "salt":
+        at = draw(st.integers(0, len(line)))
+        line = line[:at] + draw(st.binary(min_size=1, max_size=4)) + line[at:]
+    elif how == "flip" and line:
+        at = draw(st.integers(0, len(line) - 1))
+        line = line[:at] + bytes([draw(st.integers(0, 255))]) + line[at + 1 :]
+    return line
+
+
+@given(written(st.one_of(talkwalker_tame_chunks, talkwalker_tame_chunks, talkwalker_full_chunks)))
+def test_the_talkwalker_transcoder_writes_the_fast_paths_bodies_or_steps_aside(line: bytes) -> None:
+    assert NATIVE, "the C transcoder is not built"
+    native = result_bodies(line, 1_700_000_000_000)
+    try:
+        value, repaired = loads(line)
+    except LenientParseError:
+        assert native is None  # not JSON: never a record
+        return
+    fast = result_records(value, 1_700_000_000_000)
+    event("transcoder: " + ("stepped aside" if native is None else "wrote"))
+    event("fast path: " + ("stepped aside" if fast is None else "wrote"))
+    if native is None:
+        return  # stepping aside is always allowed: the Python paths decide
+    assert not repaired  # only strict JSON, read as orjson reads it
+    assert fast is not None  # what the fast path leaves to the models, so does the transcoder
+    assert native == [(doc_id, _talkwalker_body(record)) for doc_id, record in fast]
+
+
+def _talkwalker_body(record: dict[str, Any]) -> bytes:
+    return codec.encode("talkwalker_result", record)[10:]  # past the single-object header
 
 
 @given(mangled(events))

@@ -26,7 +26,6 @@ from tests.integration.talkwalker_harness import (
     wait_for_results,
 )
 
-
 OUT_OF_RANGE = json.dumps(
     {
         "chunk_type": "CT_RESULT",

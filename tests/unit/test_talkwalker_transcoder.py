@@ -1,0 +1,113 @@
+"""The C transcoder writes each CT_RESULT line's Avro bodies exactly as the Python paths would,
+and steps aside on what it does not read the way orjson and the fast path do."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from socialstream.connectors.talkwalker.fast_results import NATIVE, result_bodies, result_records
+from socialstream.runtime.codec import SingleObjectCodec
+from socialstream.runtime.lenient import loads
+from socialstream.simulators.talkwalker.corpus import Corpus
+
+TIMEFRAME = 1_700_000_000_000
+codec = SingleObjectCodec()
+
+
+def python_bodies(line: bytes) -> list[tuple[str, bytes]] | None:
+    """What the source writes without the transcoder: orjson, the fast path, the codec."""
+    records = result_records(loads(line)[0], TIMEFRAME)
+    if records is None:
+        return None
+    return [(doc_id, codec.encode("talkwalker_result", r)[10:]) for doc_id, r in records]
+
+
+def line_of(data: dict[str, Any], **body: Any) -> bytes:
+    return json.dumps(
+        {"chunk_type": "CT_RESULT", "chunk_result": [{"data": data, **body}]}, ensure_ascii=False
+    ).encode()
+
+
+def test_the_transcoder_is_built_and_writes_the_shipped_schema() -> None:
+    assert NATIVE  # `make install` builds it; without it every line takes the ~45 µs Python path
+
+
+def test_every_simulator_result_is_transcoded_as_the_python_paths_write_it() -> None:
+    corpus = Corpus(seed=3, timeframes=1, per_timeframe=400)
+    lines = [corpus.result_chunk(0, i, corpus.streams) for i in range(400)]
+    for line in filter(None, lines):
+        native = result_bodies(line, TIMEFRAME)
+        assert native is not None
+        assert native == python_bodies(line)
+
+
+READ_ALIKE = {
+    "escapes and astral characters": line_of(
+        {"url": "u", "title": "\t caf\\u00e9 \\ud83d\\ude00 \n", "content": 'a "quoted" \\\\ b'}
+    ).replace(b"\\\\u", b"\\u"),
+    "whitespace past ASCII at the ends": line_of(
+        {"url": "u", "title": "\u00a0x\u3000", "lang": "\u2028"}
+    ),
+    "numbers and booleans where text is due": line_of(
+        {"url": 12, "title": True, "lang": -9223372036854775808, "root_url": 1.5}
+    ),
+    "counts and times as text": line_of(
+        {"url": "u", "engagement": " 1,234 ", "reach": "12.5", "published": "1700000000"}
+    ),
+    "times in seconds and ISO": line_of(
+        {"url": "u", "published": 1700000000, "indexed": "2024-03-01T10:00:00Z"}
+    ),
+    "lists of odd items": line_of(
+        {"url": "u", "source_type": ["a", " ", None, {"x": 1}, 7, False], "post_type": "null"}
+    ),
+    "a coordinate written as an int": line_of(
+        {"url": "u", "extra_source_attributes": {"world_data": {"latitude": 49, "longitude": 1e5}}}
+    ),
+    "unknown fields of every kind, sorted in extra": line_of(
+        {"url": "u", "zeta": [1.5, -0.0, 1e300, {"b": 1, "a": "\u00e9\n"}], "alpha": None},
+        score={"z": True, "a": [1, 2]},
+        highlighted_data=[{"matched": {"stream_id": "s", "weight": 0.5}, "rank": 1}, {}],
+    ),
+    "a repeated key: the last value counts": (
+        b'{"chunk_type":"CT_RESULT","chunk_result":[{"data":'
+        b'{"url":"u","title":"first","title":"second","x":1,"x":2}}]}'
+    ),
+    "chunk_result as an object": (
+        b'{"chunk_type":"CT_RESULT","chunk_result":{"data":[{"data":{"url":"a"}},'
+        b'{"data":{"url":"b"}}]}}'
+    ),
+    "blank author and source": line_of(
+        {"url": "u", "extra_author_attributes": {}, "source_extended_attributes": {"alexa": 1}}
+    ),
+}
+
+
+@pytest.mark.parametrize("line", READ_ALIKE.values(), ids=READ_ALIKE.keys())
+def test_unusual_but_valid_lines_are_transcoded_as_the_python_paths_write_them(line: bytes) -> None:
+    expected = python_bodies(line)
+    assert expected is not None
+    assert result_bodies(line, TIMEFRAME) == expected
+
+
+STEPS_ASIDE = {
+    "not JSON": b'{"chunk_type":"CT_RESULT",',
+    "trailing garbage": line_of({"url": "u"}) + b" x",
+    "another chunk type": b'{"chunk_type":"CT_CONTROL","chunk_control":{}}',
+    "a number past 64 bits": line_of({"url": "u", "reach": 2**64}),
+    "NaN, which orjson refuses": line_of({"url": "u", "title": "t"}).replace(b'"t"', b"NaN"),
+    "a lone surrogate": line_of({"url": "u", "title": "x"}).replace(b'"x"', b'"\\ud800"'),
+    "a key with an escape": line_of({"url": "u"}).replace(b'"url"', b'"ur\\u006c"'),
+    "invalid UTF-8": line_of({"url": "u", "title": "x"}).replace(b'"x"', b'"\xc3\x28"'),
+    "a leading zero": line_of({"url": "u", "reach": 7}).replace(b"7", b"07"),
+    "nesting past 64 levels": line_of({"url": "u", "deep": json.loads("[" * 70 + "]" * 70)}),
+    "no url": line_of({"title": "t"}),
+    "a level past 32 bits": line_of({"url": "u", "sentiment": 2**40}),
+}
+
+
+@pytest.mark.parametrize("line", STEPS_ASIDE.values(), ids=STEPS_ASIDE.keys())
+def test_what_it_does_not_read_as_orjson_would_is_left_to_the_python_paths(line: bytes) -> None:
+    assert result_bodies(line, TIMEFRAME) is None
