@@ -19,7 +19,9 @@ from cpython.conversion cimport PyOS_string_to_double
 from cpython.list cimport PyList_Sort
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND, PyUnicode_READ
 from libc.math cimport isfinite
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint64_t
+
+ctypedef int8_t bint8
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcmp, memcpy
 
@@ -63,14 +65,17 @@ cdef enum:
     J_OBJECT = 7
 
 cdef int MAX_NESTING = 64  # vendor JSON nests a dozen levels; deeper lines go to orjson
+# A node costs 32 bytes, an element as small as `0,` in the line: longer lines go to orjson, whose
+# Python objects cost less for such lines, so a hostile line cannot make the tape large.
+cdef Py_ssize_t MAX_LINE = 1 << 20
 
 cdef struct Node:
-    int kind
-    bint escaped  # a string with backslash escapes
-    Py_ssize_t start  # a string's first byte after the quote
-    Py_ssize_t end  # a string's closing quote
-    Py_ssize_t after  # the index of the node after this one's subtree
-    Py_ssize_t count  # an array's elements, an object's members
+    int8_t kind
+    bint8 escaped  # a string with backslash escapes
+    int32_t start  # a string's first byte after the quote
+    int32_t end  # a string's closing quote
+    int32_t after  # the index of the node after this one's subtree
+    int32_t count  # an array's elements, an object's members
     int64_t integer
     double number
 
@@ -978,6 +983,8 @@ cdef class Transcoder:
         cdef Py_ssize_t results, j, k, count
         t.s = <const unsigned char*>PyBytes_AS_STRING(line)
         t.n = PyBytes_GET_SIZE(line)
+        if t.n > MAX_LINE:
+            return None
         t.pos = 0
         t.used = 0
         t.depth = 0

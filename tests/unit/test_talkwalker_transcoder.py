@@ -105,6 +105,9 @@ STEPS_ASIDE = {
     "nesting past 64 levels": line_of({"url": "u", "deep": json.loads("[" * 70 + "]" * 70)}),
     "no url": line_of({"title": "t"}),
     "a level past 32 bits": line_of({"url": "u", "sentiment": 2**40}),
+    "a line over 1 MiB (its node array would outgrow orjson's objects)": line_of(
+        {"url": "u", "content": "x" * (1 << 20)}
+    ),
 }
 
 
