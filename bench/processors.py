@@ -1,10 +1,12 @@
 """Enrichment and sentiment-join throughput, each beside a passthrough app on the same framework.
 
-All are Quix Streams applications with exactly-once processing reading from the earliest offset.
-Enrichment reads Talkwalker results and tweets (produced up front) and is compared with a
-passthrough that copies the same records' bytes; the join reads the enrichment's output with the
-sentiment buckets and tweet summaries, and is compared with a passthrough of the same documents.
-docs/s is measured on the committed output (first to last record); peak RSS from /proc. Each
+All are Quix Streams applications with exactly-once processing reading from the earliest offset,
+built by the same `runtime.streaming.application` with the stage's own settings (commit interval,
+poll timeout). Each passthrough reads exactly the topics its stage reads and copies every record's
+bytes: enrichment's the Talkwalker results and tweets (produced up front); the join's the
+enrichment's output, the sentiment buckets and the tweet summaries. A stage's docs/s is its
+documents over the time from its first committed output record to its last; a passthrough's is
+the same documents over the time it took to copy all of its input. Peak RSS from /proc. Each
 round loads fresh input and measures both pairs; the median ratio of `--rounds` is printed.
 """
 
@@ -21,8 +23,9 @@ import uuid
 from typing import Any
 
 from socialstream.connectors.monitors.sentiment_records import query_hash
-from socialstream.runtime.settings import KafkaSettings, SentimentQuery, TopicSettings
-from socialstream.runtime.topics import apply_topics
+from socialstream.runtime.settings import KafkaSettings, SentimentQuery, Settings, TopicSettings
+from socialstream.runtime.streaming import application
+from socialstream.runtime.topics import apply_topics, find_topic, topic_name
 from socialstream.simulators.insightstrack import EventScript
 from socialstream.simulators.records import insightstrack_events, produce, talkwalker_results
 from socialstream.simulators.talkwalker import Corpus
@@ -42,31 +45,29 @@ QUERY = SentimentQuery(name="bench", interval="1h")
 HOUR = 3_600_000
 
 
-def passthrough(bootstrap: str, prefix: str, group: str, output: str, inputs: str) -> None:
-    """The baseline app: the same inputs, bytes in, bytes out, exactly-once."""
-    from quixstreams import Application
-
-    app = Application(
-        broker_address=bootstrap,
-        consumer_group=group,
-        processing_guarantee="exactly-once",
-        auto_offset_reset="earliest",
-        commit_interval=0.5,
-        state_dir=tempfile.mkdtemp(prefix=group),
-        loglevel=None,
+def passthrough(stage: str, group: str, output: str, inputs: str) -> None:
+    """The baseline app: the stage's inputs, bytes in, bytes out, exactly-once, configured as the
+    stage is (settings from the environment, as the stage's process reads them)."""
+    settings = Settings()
+    processor = getattr(settings, stage).model_copy(
+        update={"consumer_group": group, "state_dir": tempfile.mkdtemp(prefix=group)}
     )
+    app = application(settings, processor)
     out = app.topic(output, key_serializer="bytes", value_serializer="bytes")
     frames = [
-        app.dataframe(
-            app.topic(prefix + name, key_deserializer="bytes", value_deserializer="bytes")
-        )
-        for name in INPUTS
-    ]
-    frames[0].concat(frames[1]).to_topic(out)
+        app.dataframe(app.topic(topic_name(find_topic(name), settings.topics),
+                                key_deserializer="bytes", value_deserializer="bytes"))
+        for name in inputs.split(",")
+    ]  # fmt: skip
+    sdf = frames[0]
+    for frame in frames[1:]:
+        sdf = sdf.concat(frame)
+    sdf.to_topic(out)
     app.run()
 
 
-def load(bootstrap: str, prefix: str, size: int) -> int:
+def load(bootstrap: str, prefix: str, size: int) -> tuple[int, int]:
+    """Fresh input under `prefix`: (documents, bucket and summary records)."""
     kafka = KafkaSettings(bootstrap_servers=bootstrap, transactional_id_prefix=prefix + "load")
     topics = TopicSettings(prefix=prefix, partitions=6)
     apply_topics(kafka, topics)
@@ -96,27 +97,40 @@ def load(bootstrap: str, prefix: str, size: int) -> int:
     for start in range(0, len(tweets), 10_000):
         chunk = tweets[start : start + 10_000]
         produce(kafka, topics, INPUTS[1], [(str(t["tweet_id"]), t, None) for t in chunk], "bench")
-    return len(results) + len(tweets)
+    return len(results) + len(tweets), len(buckets) + len(summaries)
 
 
 def run_one(
-    command: list[str], env: dict[str, str], bootstrap: str, topic: str, n: int
+    command: list[str], env: dict[str, str], bootstrap: str, topic: str, expected: int
 ) -> tuple[float, float]:
+    """(seconds from the first to the last of `expected` committed records on `topic`, peak RSS)."""
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        first, last = count_committed(bootstrap, [topic], n, timeout_s=1800)
+        first, last = count_committed(bootstrap, [topic], expected, timeout_s=1800)
         rss = peak_rss_mb(process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(60)
-    return n / max(last - first, 1e-9), rss
+    return max(last - first, 1e-9), rss
+
+
+STAGES = (  # (name, settings section, its inputs, component, output)
+    ("enrichment", "enrichment", INPUTS, "enrichment", "documents.enriched"),
+    (
+        "sentiment join",
+        "sentiment_join",
+        ("documents.enriched", "sentiment.history", "insightstrack.summaries"),
+        "sentiment-join",
+        "documents.scored",
+    ),
+)
 
 
 def measure(size: int, bootstrap: str) -> list[dict[str, Any]]:
     prefix = f"bench{uuid.uuid4().hex[:6]}."
-    n = load(bootstrap, prefix, size)
+    n, side_records = load(bootstrap, prefix, size)
     env = {
         **os.environ,
         "SOCIALSTREAM_LOG__LEVEL": "WARNING",
@@ -132,21 +146,20 @@ def measure(size: int, bootstrap: str) -> list[dict[str, Any]]:
         "SOCIALSTREAM_SENTIMENT_JOIN__STATE_DIR": tempfile.mkdtemp(prefix="join"),
     }  # fmt: skip
     rows: list[dict[str, Any]] = []
-    for stage, inputs, component, output in (
-        ("enrichment", ",".join(INPUTS), "enrichment", "documents.enriched"),
-        ("sentiment join", "documents.enriched", "sentiment-join", "documents.scored"),
-    ):
+    for stage, section, inputs, component, output in STAGES:
         baseline_out = f"{prefix}passthrough.{component}"
         create_topic(bootstrap, baseline_out)  # before the stopwatch subscribes to it
-        command = [sys.executable, __file__, "--passthrough", bootstrap, prefix]
-        command += [f"{prefix}pt.{component}", baseline_out, inputs]
-        base_per_s, rss = run_one(command, env, bootstrap, baseline_out, n)
+        copied = n + (side_records if section == "sentiment_join" else 0)
+        command = [sys.executable, __file__, "--passthrough", section]
+        command += [f"{prefix}pt.{component}", baseline_out, ",".join(inputs)]
+        seconds, rss = run_one(command, env, bootstrap, baseline_out, copied)
+        base_per_s = n / seconds
         path = f"passthrough ({stage})"
         rows.append({"size": n, "path": path, "per_s": base_per_s, "rss_mb": rss, "ratio": 1.0})
         command = [sys.executable, "-m", "socialstream", "run", component]
-        per_s, rss = run_one(command, env, bootstrap, prefix + output, n)
-        ratio = per_s / base_per_s  # against the passthrough of the same input, just measured
-        rows.append({"size": n, "path": stage, "per_s": per_s, "rss_mb": rss, "ratio": ratio})
+        seconds, rss = run_one(command, env, bootstrap, prefix + output, n)
+        ratio = n / seconds / base_per_s  # against the passthrough of the same input, just measured
+        rows.append({"size": n, "path": stage, "per_s": n / seconds, "rss_mb": rss, "ratio": ratio})
     return rows
 
 
@@ -154,9 +167,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="100000")
     rounds_argument(parser)
-    parser.add_argument(
-        "--passthrough", nargs=5, metavar=("BOOTSTRAP", "PREFIX", "GROUP", "OUT", "INPUTS")
-    )
+    parser.add_argument("--passthrough", nargs=4, metavar=("STAGE", "GROUP", "OUT", "INPUTS"))
     args = parser.parse_args()
     if args.passthrough:
         passthrough(*args.passthrough)

@@ -29,7 +29,7 @@ from socialstream.runtime.codec import Codec
 from socialstream.runtime.dlq import DLQ_SCHEMA, dead_letter_record
 from socialstream.runtime.metrics import DEAD_LETTERS
 from socialstream.runtime.redaction import redact_text
-from socialstream.runtime.settings import Settings
+from socialstream.runtime.settings import QuixProcessorSettings, Settings
 from socialstream.runtime.shutdown import on_terminate
 from socialstream.runtime.topics import find_topic, topic_name
 from socialstream.schemas import full_name
@@ -40,9 +40,7 @@ HeaderList = list[tuple[str, str | bytes]]
 log = logging.getLogger(__name__)
 
 
-def application(
-    settings: Settings, consumer_group: str, commit_interval_s: float, state_dir: str
-) -> Application:
+def application(settings: Settings, processor: QuixProcessorSettings) -> Application:
     """A Quix Streams application on the configured cluster, exactly-once."""
     extra = {
         k: v
@@ -51,11 +49,12 @@ def application(
     }
     return Application(
         broker_address=settings.kafka.bootstrap_servers,
-        consumer_group=consumer_group,
+        consumer_group=processor.consumer_group,
         processing_guarantee="exactly-once",
         auto_offset_reset="earliest",
-        commit_interval=commit_interval_s,
-        state_dir=state_dir,
+        commit_interval=processor.commit_interval_s,
+        consumer_poll_timeout=processor.poll_timeout_s,
+        state_dir=processor.state_dir,
         consumer_extra_config=extra,
         # After a crash, what the dead instance left open blocks read_committed readers until
         # this timeout aborts it (Quix's transactional ids are per instance, so not fenced).

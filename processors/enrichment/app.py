@@ -68,7 +68,7 @@ class Enrichment(QuixProcessor):
 
     def _new_app(self) -> Application:
         es = self.settings.enrichment
-        app = application(self.settings, es.consumer_group, es.commit_interval_s, es.state_dir)
+        app = application(self.settings, es)
         self._build(app)
         return app
 
