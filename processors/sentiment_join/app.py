@@ -14,13 +14,20 @@ from __future__ import annotations
 
 import logging
 import time
-from base64 import b64decode, b64encode
 from datetime import datetime
 from typing import Any, Literal
 
 from quixstreams import Application, State, message_context
 
 from socialstream.processors.sentiment_join.asof import JoinRules, QueryJoin, document_time, scored
+from socialstream.processors.sentiment_join.carried import (
+    BODY_KEY,
+    CarriedDeserializer,
+    CarriedSerializer,
+    body_of,
+    pack,
+    unpack,
+)
 from socialstream.runtime import tracing
 from socialstream.runtime.branching import split
 from socialstream.runtime.codec import Codec, DecodeError, codec_from_settings, field_encoder
@@ -43,7 +50,6 @@ log = logging.getLogger(__name__)
 COMPONENT = "sentiment-join"
 OUTPUT = "documents.scored"
 TRACE_KEY = "_traceparent"  # a document's trace while it waits in the join's state
-BODY_KEY = "_body"  # a document's Avro body (base64), written out as it came in
 
 # What the join reads of each input. A document goes out unchanged inside its ScoredDocument, so
 # it is carried as its Avro body and only the fields the join uses are decoded (decoding and
@@ -64,7 +70,17 @@ def plain(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def is_dead(item: dict[str, Any]) -> bool:
-    return bool(item["kind"] == "dead")
+    return item.get("kind") == "dead"
+
+
+def has_query(item: dict[str, Any]) -> bool:
+    """A readable document of a sentiment query (a dead one has none)."""
+    return item["kind"] == "document" and bool(item["value"].get("query_hash"))
+
+
+def is_tweet(item: dict[str, Any]) -> bool:
+    """A scored tweet (a dead letter is none)."""
+    return item.get("kind") != "dead" and item["document"]["source"] == "INSIGHTSTRACK"
 
 
 def summary_match(summary: dict[str, Any]) -> dict[str, Any]:
@@ -81,11 +97,10 @@ _join_fields = field_encoder("scored_document", 1)  # a ScoredDocument's fields 
 
 def scored_bytes(codec: Codec, value: dict[str, Any], topic: str) -> bytes:
     """A `ScoredDocument`: the document's own Avro body, then the join's fields."""
-    document = value["document"]
-    if BODY_KEY not in document:  # decoded whole by an earlier release, still in state or transit
+    body = body_of(value["document"])
+    if body is None:  # decoded whole by an earlier release, still in state or transit
         return codec.encode("scored_document", value, topic)
-    body = b64decode(document[BODY_KEY]) + _join_fields(value)
-    return codec.frame("scored_document", body, topic)
+    return codec.frame("scored_document", body + _join_fields(value), topic)
 
 
 class SentimentJoin(QuixProcessor):
@@ -106,7 +121,7 @@ class SentimentJoin(QuixProcessor):
 
     def _new_app(self) -> Application:
         js = self.settings.sentiment_join
-        app = application(self.settings, js.consumer_group, js.commit_interval_s, js.state_dir)
+        app = application(self.settings, js)
         self._build(app)
         return app
 
@@ -124,7 +139,7 @@ class SentimentJoin(QuixProcessor):
                     raise DecodeError(f"a {decoded.schema} record, not a {expected}")
                 value = plain(decoded.value)
                 if kind == "document":
-                    value[BODY_KEY] = b64encode(self.codec.body(raw, schema)).decode("ascii")
+                    value[BODY_KEY] = self.codec.body(raw, schema)
             except DecodeError as exc:
                 where = f"{context.topic}:{context.partition}:{context.offset}"
                 return {"kind": "dead", "raw": raw, "reason": f"not a record of this topic: {exc}",
@@ -139,7 +154,7 @@ class SentimentJoin(QuixProcessor):
 
     def _join(self, item: dict[str, Any], state: State[Any, Any]) -> list[dict[str, Any]]:
         now = int(time.time() * 1000)
-        query = QueryJoin(state, self.rules, now)
+        query = QueryJoin(state, self.rules, now, pack, unpack)
         if item["kind"] == "bucket":
             out = query.add_bucket(item["value"])
         else:
@@ -184,32 +199,38 @@ class SentimentJoin(QuixProcessor):
         buckets = source("sentiment.history", "bucket")
         summaries = source("insightstrack.summaries", "summary", key="str")
 
-        # Every split is of complementary filters, so no value is copied (`branching.py`).
-        dead_documents, documents = split(documents, is_dead)
+        # Every split is of complementary filters, so no value is copied (`branching.py`). A
+        # document that cannot be read goes down the no-query branch to the output step (one
+        # branch point less a document); the few dead buckets and summaries are split off.
         dead_buckets, buckets = split(buckets, is_dead)
         dead_summaries, summaries = split(summaries, is_dead)
-        dead = dead_documents.concat(dead_buckets).concat(dead_summaries)
 
         def now() -> int:
             return int(time.time() * 1000)
 
-        by_query, no_query = split(documents, lambda v: bool(v["value"].get("query_hash")))
-        no_query = no_query.apply(lambda v: scored(v["value"], None, "NO_SENTIMENT", now()))
+        def no_sentiment(item: dict[str, Any]) -> dict[str, Any]:
+            return item if is_dead(item) else scored(item["value"], None, "NO_SENTIMENT", now())
+
+        by_query, no_query = split(documents, has_query)
+        no_query = no_query.apply(no_sentiment)
         by_query = by_query.group_by(
             lambda v: v["value"]["query_hash"], name="query-documents",
             key_serializer="str", key_deserializer="str",
+            value_serializer=CarriedSerializer(), value_deserializer=CarriedDeserializer(),
         )  # fmt: skip
         buckets = buckets.group_by(
             lambda v: v["value"]["query_hash"], name="query-buckets",
             key_serializer="str", key_deserializer="str",
+            value_serializer=CarriedSerializer(), value_deserializer=CarriedDeserializer(),
         )  # fmt: skip
         joined = by_query.concat(buckets).apply(self._join, stateful=True, expand=True)
         scored_all = no_query.concat(joined)
 
-        tweets, others = split(scored_all, lambda v: v["document"]["source"] == "INSIGHTSTRACK")
+        tweets, others = split(scored_all, is_tweet)
         tweets = tweets.group_by(
             lambda v: v["document"]["document_id"].removeprefix("x:"), name="tweet-documents",
             key_serializer="str", key_deserializer="str",
+            value_serializer=CarriedSerializer(), value_deserializer=CarriedDeserializer(),
         ).set_timestamp(lambda value, key, ts, headers: value["scored_at"])  # fmt: skip
         summaries = summaries.apply(lambda v: v["value"])
 
@@ -219,5 +240,5 @@ class SentimentJoin(QuixProcessor):
             return {**left, "summary": summary_match(right)}
 
         tweets = tweets.join_asof(summaries, how="left", on_merge=merge, name="summaries")
-        out = others.concat(tweets).concat(dead).apply(self._encode)
+        out = others.concat(tweets).concat(dead_buckets).concat(dead_summaries).apply(self._encode)
         write_outputs(app, settings, COMPONENT, OUTPUT, out)

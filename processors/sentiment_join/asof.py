@@ -18,6 +18,7 @@ documents waiting. `Store` is the key-value view the framework's state gives.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -35,6 +36,10 @@ class JoinRules:
     grace_ms: int
     max_wait_ms: int
     retention_ms: int  # buckets ending this long before the query's clock are forgotten
+
+
+def _same(document: dict[str, Any]) -> dict[str, Any]:
+    return document
 
 
 def document_time(document: dict[str, Any], fallback: int) -> int:
@@ -68,30 +73,42 @@ def scored(
 class QueryJoin:
     """The join step for one query, over its state."""
 
-    def __init__(self, store: Store, rules: JoinRules, now: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        rules: JoinRules,
+        now: int,
+        pack: Callable[[dict[str, Any]], dict[str, Any]] = _same,
+        unpack: Callable[[dict[str, Any]], dict[str, Any]] = _same,
+    ) -> None:
         self.store = store
         self.rules = rules
         self.now = now
+        self.pack = pack  # a waiting document as the store holds it, and back
+        self.unpack = unpack
         meta = store.get("meta") or {}
+        self._saved = meta  # what `save` need not write again
         self.interval: int | None = meta.get("interval")
         self.offset: int = meta.get("offset", 0)
         self.clock: int = meta.get("clock", 0)
         self.oldest: int | None = meta.get("oldest")  # oldest bucket start still stored
-        self.waiting: list[list[int]] = meta.get("waiting", [])  # sorted [start, since]
+        self.waiting: list[list[int]] = list(meta.get("waiting", []))  # sorted [start, since]
         self.unknown_since: int | None = meta.get("unknown_since")
 
     def save(self) -> None:
-        self.store.set(
-            "meta",
-            {
-                "interval": self.interval,
-                "offset": self.offset,
-                "clock": self.clock,
-                "oldest": self.oldest,
-                "waiting": self.waiting,
-                "unknown_since": self.unknown_since,
-            },
-        )
+        """Write the index back, unless the record left it as it was (most documents that find
+        their bucket: the clock had passed their time)."""
+        meta = {
+            "interval": self.interval,
+            "offset": self.offset,
+            "clock": self.clock,
+            "oldest": self.oldest,
+            "waiting": self.waiting,
+            "unknown_since": self.unknown_since,
+        }
+        if meta != self._saved:
+            self.store.set("meta", meta)
+            self._saved = meta
 
     def start_of(self, t: int) -> int:
         assert self.interval is not None
@@ -137,7 +154,7 @@ class QueryJoin:
     def _append(self, group: int | str, document: dict[str, Any], t: int) -> int:
         """Add a waiting document to a group; returns how many the group held before."""
         count = int(self.store.get(f"n:{group}", 0))
-        self.store.set(f"p:{group}:{count}", [document, t])
+        self.store.set(f"p:{group}:{count}", [self.pack(document), t])
         self.store.set(f"n:{group}", count + 1)
         return count
 
@@ -150,7 +167,8 @@ class QueryJoin:
         count = int(self.store.get(f"n:{group}", 0))
         documents: list[list[Any]] = []
         for n in range(count):
-            documents.append(self.store.get(f"p:{group}:{n}"))
+            document, t = self.store.get(f"p:{group}:{n}")
+            documents.append([self.unpack(document), t])
             self.store.delete(f"p:{group}:{n}")
         if count:
             self.store.delete(f"n:{group}")

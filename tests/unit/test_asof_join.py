@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from socialstream.processors.sentiment_join.asof import JoinRules, QueryJoin
@@ -11,10 +12,17 @@ RULES = JoinRules(grace_ms=2 * H, max_wait_ms=60_000, retention_ms=48 * H)
 
 
 class DictStore(dict[str, Any]):
-    """The framework's per-key state, as a dict."""
+    """The framework's per-key state, as a dict of JSON (as the framework serialises values: what
+    is read is a copy, never the object that was written)."""
+
+    writes = 0
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return json.loads(self[key]) if key in self else default
 
     def set(self, key: str, value: Any) -> None:
-        self[key] = value
+        self[key] = json.dumps(value)
+        self.writes += 1
 
     def delete(self, key: str) -> None:
         self.pop(key, None)
@@ -105,3 +113,14 @@ def test_documents_of_a_query_without_buckets_do_not_wait_for_ever() -> None:
     later = step(store, 2 * RULES.max_wait_ms + 2, doc("d"), 10 * H)
     assert later == [("c", "GRACE_EXPIRED", None)]
     assert step(store, 2 * RULES.max_wait_ms + 3, bucket(10, 0.5)) == [("d", "JOINED", 0.5)]
+
+
+def test_a_document_that_leaves_the_index_as_it_was_writes_nothing() -> None:
+    store = DictStore()
+    step(store, 0, bucket(10, 0.5))
+    step(store, 0, {"document_id": "late"}, 10 * H + 2)  # the clock moves: the index is written
+    writes = store.writes
+    step(store, 0, {"document_id": "early"}, 10 * H + 1)  # joins; clock and waits unchanged
+    assert store.writes == writes
+    step(store, 0, {"document_id": "waits"}, 9 * H)  # no bucket 9 yet: only the waits change
+    assert QueryJoin(store, RULES, 0).waiting == [[9 * H, 0]]
