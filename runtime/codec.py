@@ -17,9 +17,8 @@ import json
 import struct
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
@@ -40,9 +39,9 @@ class DecodeError(ValueError):
     """Bytes that are not a record this codec can read (wrong magic, unknown schema, bad body)."""
 
 
-@dataclass(frozen=True)
-class Decoded:
-    """A decoded record: the Avro full name of its schema and its value."""
+class Decoded(NamedTuple):
+    """A decoded record: the Avro full name of its schema and its value (a tuple: processors
+    decode one a record)."""
 
     schema: str
     value: dict[str, Any]

@@ -14,8 +14,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from confluent_kafka import KafkaError, KafkaException
 from opentelemetry import propagate, trace
@@ -88,11 +87,13 @@ def standard_headers(
         propagate.inject(carrier)
         if "traceparent" in carrier:
             headers.append(("traceparent", carrier["traceparent"]))
-    else:
-        for key, value in incoming or []:
+    elif incoming:
+        for key, value in incoming:
             if key == "traceparent" and value:
                 headers.append(("traceparent", value))
-    return headers + (extra or [])
+    if extra:
+        headers += extra
+    return headers
 
 
 def run_application(
@@ -229,11 +230,11 @@ class QuixProcessor(ABC):
             self.app.stop()
 
 
-@dataclass(frozen=True, slots=True)
-class Encoded:
+class Encoded(NamedTuple):
     """An output already encoded: its key, Avro bytes and headers, and whether it is a dead letter.
 
-    Processors encode before the output step, which picks the topic (output or DLQ) by `dead`."""
+    Processors encode before the output step, which picks the topic (output or DLQ) by `dead`. A
+    tuple: one is built a record, at half what a frozen dataclass costs."""
 
     dead: bool
     key: str | None
