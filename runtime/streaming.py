@@ -150,9 +150,14 @@ _OUTAGE_CODES = frozenset(
 # of that transaction as a fatal INVALID_TXN_STATE (or the producer id as unknown). Quix gives
 # every application its own random transactional.id (zombies are fenced by the consumer group
 # generation instead), so none of these is another live instance, and a new application (a new
-# producer) is the cure.
+# producer) is the cure. The group fences a member too: one whose session expired while the
+# broker was away has its transaction's offsets refused (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
+# KIP-447's zombie fencing), and a new application rejoins the group from the committed offsets.
 _FENCED_CODES = frozenset(
     {
+        KafkaError.UNKNOWN_MEMBER_ID,
+        KafkaError.ILLEGAL_GENERATION,
+        KafkaError.FENCED_INSTANCE_ID,
         KafkaError._FENCED,
         KafkaError.PRODUCER_FENCED,
         KafkaError.INVALID_PRODUCER_EPOCH,

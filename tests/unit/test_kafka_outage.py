@@ -24,6 +24,9 @@ from socialstream.runtime.streaming import kafka_outage
         # ... or the abort of that transaction fails: seen when the broker came back.
         (KafkaError(KafkaError.INVALID_TXN_STATE, "Failed to end transaction", fatal=True), True),
         (KafkaError(KafkaError.INVALID_PRODUCER_ID_MAPPING, "unknown pid", fatal=True), True),
+        # The member's session expired while the broker was away: its offsets are refused.
+        (KafkaError(KafkaError.UNKNOWN_MEMBER_ID, "Failed to commit offsets to transaction"), True),
+        (KafkaError(KafkaError.ILLEGAL_GENERATION, "generation is stale"), True),
         (KafkaError(KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, "no", fatal=True), False),
         (KafkaError(KafkaError.TOPIC_AUTHORIZATION_FAILED, "not allowed"), False),
         (KafkaError(KafkaError._INVALID_ARG, "bad config", fatal=True), False),
