@@ -8,6 +8,7 @@ span is active, `traceparent` (W3C trace context).
 from __future__ import annotations
 
 import time
+from functools import cache
 
 from opentelemetry import propagate, trace
 
@@ -15,12 +16,18 @@ from socialstream.runtime import tracing
 from socialstream.runtime.producer import Headers
 
 
+@cache
+def _constant(source: str, schema: str) -> tuple[tuple[str, bytes], tuple[str, bytes]]:
+    return ("source", source.encode()), ("schema", schema.encode())
+
+
 def record_headers(source: str, schema: str, source_position: str | None = None) -> Headers:
     """The standard headers for one record (on the hot path: no trace work when tracing is off)."""
+    source_header, schema_header = _constant(source, schema)
     headers: list[tuple[str, bytes]] = [
-        ("source", source.encode()),
+        source_header,
         ("ingested_at", b"%d" % (time.time() * 1000)),
-        ("schema", schema.encode()),
+        schema_header,
     ]
     if source_position is not None:
         headers.append(("source_position", source_position.encode()))

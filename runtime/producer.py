@@ -109,14 +109,23 @@ class TransactionalProducer:
         """Queue one record in the open transaction."""
         if not self._in_transaction:
             raise RuntimeError("produce() outside a transaction")
-        kwargs: dict[str, Any] = {"key": key, "value": value, "on_delivery": self._on_delivery}
-        if headers:
-            kwargs["headers"] = list(headers)
-        if partition is not None:
-            kwargs["partition"] = partition
+        if headers is not None and type(headers) is not list:
+            headers = list(headers)
         while True:
             try:
-                self._producer.produce(topic, **kwargs)
+                if partition is None:  # the hot path: no keyword dictionary to build
+                    self._producer.produce(
+                        topic, value, key, on_delivery=self._on_delivery, headers=headers
+                    )
+                else:
+                    self._producer.produce(
+                        topic,
+                        value,
+                        key,
+                        partition=partition,
+                        on_delivery=self._on_delivery,
+                        headers=headers,
+                    )
                 return
             except BufferError:
                 # The local queue is full: serve delivery reports until there is room.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from socialstream.runtime import tracing
 from socialstream.runtime.codec import Codec
 from socialstream.runtime.headers import record_headers
 from socialstream.runtime.metrics import RECORDS_OUT, ByTopic
@@ -66,13 +67,14 @@ class Publisher:
     ) -> None:
         """Produce a value `encode` or `frame` gave, with the standard headers."""
         topic, _, schema_full_name = self._routes.get(declared_topic) or self._route(declared_topic)
-        with publish_span(self.source, topic, source_position):
-            self.producer.produce(
-                topic,
-                value,
-                key=key.encode() if key is not None else None,
-                headers=record_headers(self.source, schema_full_name, source_position),
-            )
+        raw_key = key.encode() if key is not None else None
+        if tracing.enabled():
+            with publish_span(self.source, topic, source_position):
+                headers = record_headers(self.source, schema_full_name, source_position)
+                self.producer.produce(topic, value, raw_key, headers)
+        else:
+            headers = record_headers(self.source, schema_full_name, source_position)
+            self.producer.produce(topic, value, raw_key, headers)
         self._records_out.inc(topic)
 
     def _route(self, declared_topic: str) -> tuple[str, str, str]:

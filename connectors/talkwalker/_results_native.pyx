@@ -20,14 +20,13 @@ from cpython.list cimport PyList_Sort
 from cpython.unicode cimport PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND, PyUnicode_READ
 from libc.math cimport isfinite
 from libc.stdint cimport int8_t, int32_t, int64_t, uint64_t
-
-ctypedef int8_t bint8
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcmp, memcpy
 
 from socialstream.runtime._avro_out cimport Out, close_out, open_out, put, put_long, put_text
 
-from socialstream.connectors.talkwalker.records import document_id
+import hashlib
+
 from socialstream.runtime import lenient
 
 cdef extern from "Python.h":
@@ -44,6 +43,7 @@ cdef object py_to_float = lenient.to_float
 cdef object py_to_epoch_ms = lenient.to_epoch_ms
 cdef object py_to_str_list = lenient.to_str_list
 cdef object py_dump_extra = lenient.dump_extra
+cdef object sha256 = hashlib.sha256
 
 cdef int64_t EPOCH_MS_FLOOR = 100_000_000_000  # to_epoch_ms: smaller magnitudes are seconds
 
@@ -69,15 +69,18 @@ cdef int MAX_NESTING = 64  # vendor JSON nests a dozen levels; deeper lines go t
 # Python objects cost less for such lines, so a hostile line cannot make the tape large.
 cdef Py_ssize_t MAX_LINE = 1 << 20
 
+cdef union Number:
+    int64_t integer
+    double real
+
 cdef struct Node:
     int8_t kind
-    bint8 escaped  # a string with backslash escapes
+    int8_t escaped  # a string with backslash escapes
     int32_t start  # a string's first byte after the quote
     int32_t end  # a string's closing quote
     int32_t after  # the index of the node after this one's subtree
     int32_t count  # an array's elements, an object's members
-    int64_t integer
-    double number
+    Number number  # J_INT: integer; J_FLOAT: real
 
 # An object's members are its key (a J_STR node) followed by the value's subtree; an array's
 # elements follow it one subtree after another. Keys with escapes are refused while parsing.
@@ -211,7 +214,8 @@ cdef int scan_string(Tape* t, Py_ssize_t index) noexcept:
                     if not 0xDC00 <= low <= 0xDFFF:
                         return 1
                     pos += 6
-            elif c == 34 or c == 92 or c == 47 or c == 98 or c == 102 or c == 110 or c == 114 or c == 116:
+            elif (c == 34 or c == 92 or c == 47 or c == 98 or c == 102 or c == 110
+                  or c == 114 or c == 116):  # \" \\ \/ \b \f \n \r \t
                 pos += 2
             else:
                 return 1
@@ -276,7 +280,10 @@ cdef int scan_number(Tape* t, Py_ssize_t index) except -1:
         if value > 9223372036854775807ULL + negative:
             return 1  # past 64 bits: orjson reads up to 2**64, json.loads any size
         t.nodes[index].kind = J_INT
-        t.nodes[index].integer = -<int64_t>(value - 1) - 1 if negative and value else <int64_t>value
+        if negative:  # -(value - 1) - 1: -2**63 has no positive twin
+            t.nodes[index].number.integer = -<int64_t>(value - 1) - 1 if value else 0
+        else:
+            t.nodes[index].number.integer = <int64_t>value
         return 0
     if pos - start >= 64:
         return 1
@@ -286,7 +293,7 @@ cdef int scan_number(Tape* t, Py_ssize_t index) except -1:
     if stop != text + (pos - start) or not isfinite(number):
         return 1
     t.nodes[index].kind = J_FLOAT
-    t.nodes[index].number = number
+    t.nodes[index].number.real = number
     return 0
 
 
@@ -430,6 +437,18 @@ cdef object text_value(Tape* t, Py_ssize_t i):
     return py_to_str(value_of(t, i))
 
 
+cdef bytes url_bytes(Tape* t, Py_ssize_t i):
+    """The UTF-8 of lenient.to_str of node `i` (None: blank), as records.document_id hashes it."""
+    cdef Py_ssize_t a, b
+    if i >= 0 and t.nodes[i].kind == J_STR and not t.nodes[i].escaped:
+        if strip_span(t.s + t.nodes[i].start, t.nodes[i].end - t.nodes[i].start, &a, &b) == 0:
+            if a == b:
+                return None
+            return PyBytes_FromStringAndSize(<const char*>t.s + t.nodes[i].start + a, b - a)
+    text = text_value(t, i)
+    return text.encode("utf-8") if text else None  # a lone surrogate: UnicodeEncodeError
+
+
 cdef object value_of(Tape* t, Py_ssize_t i):
     """Node `i` as the Python value orjson.loads gives (None for -1, a missing member)."""
     cdef int kind
@@ -442,9 +461,9 @@ cdef object value_of(Tape* t, Py_ssize_t i):
     if kind == J_STR:
         return text_of(t, i)
     if kind == J_INT:
-        return t.nodes[i].integer
+        return t.nodes[i].number.integer
     if kind == J_FLOAT:
-        return t.nodes[i].number
+        return t.nodes[i].number.real
     if kind == J_NULL:
         return None
     if kind == J_TRUE:
@@ -476,7 +495,8 @@ cdef struct Fields:
     Py_ssize_t* lengths
 
 
-cdef int collect(Tape* t, Py_ssize_t obj, Fields* fields, Py_ssize_t* slots, list unknown) except -1:
+cdef int collect(Tape* t, Py_ssize_t obj, Fields* fields, Py_ssize_t* slots,
+                 list unknown) except -1:
     """The value index of each named member (the last of a repeated one; -1: absent) into
     `slots`; the key index of each other member into `unknown` (None: not wanted)."""
     cdef Py_ssize_t j = obj + 1, length, k, f
@@ -536,9 +556,10 @@ cdef int unicode_space_at(const unsigned char* s, Py_ssize_t length) noexcept:
     return 0
 
 
-cdef int put_stripped(Out* o, const unsigned char* s, Py_ssize_t length, bint nullable) except -1:
-    """`s.strip()` as an Avro string (nullable: ["null", "string"], None when blank); 1 when the
-    ends hold whitespace past ASCII (the caller asks Python)."""
+cdef int strip_span(const unsigned char* s, Py_ssize_t length, Py_ssize_t* start,
+                    Py_ssize_t* end) noexcept:
+    """The bounds of `s.strip()` in UTF-8 `s`; 1 when an end holds whitespace past ASCII (the
+    caller asks Python)."""
     cdef Py_ssize_t a = 0, b = length, last
     while a < b and ascii_space(s[a]):
         a += 1
@@ -552,6 +573,17 @@ cdef int put_stripped(Out* o, const unsigned char* s, Py_ssize_t length, bint nu
             last -= 1
         if unicode_space_at(s + last, b - last):
             return 1
+    start[0] = a
+    end[0] = b
+    return 0
+
+
+cdef int put_stripped(Out* o, const unsigned char* s, Py_ssize_t length, bint nullable) except -1:
+    """`s.strip()` as an Avro string (nullable: ["null", "string"], None when blank); 1 when the
+    ends hold whitespace past ASCII (the caller asks Python)."""
+    cdef Py_ssize_t a, b
+    if strip_span(s, length, &a, &b):
+        return 1
     if nullable:
         if a == b:
             put_long(o, 0)
@@ -615,7 +647,7 @@ cdef int to_str(Tape* t, Py_ssize_t i, Out* o) except -1:
     elif kind == J_NULL:
         return put_long(o, 0)
     elif kind == J_INT:
-        return put_decimal(o, t.nodes[i].integer, True)
+        return put_decimal(o, t.nodes[i].number.integer, True)
     elif kind == J_TRUE:
         put_long(o, 1)
         return put_text(o, "true")
@@ -647,8 +679,8 @@ cdef inline int put_some_long(Out* o, int64_t n) except -1:
 cdef int to_int32(Tape* t, Py_ssize_t i, Out* o) except -1:
     """["null", "int"] by lenient.to_int32."""
     cdef int kind = t.nodes[i].kind if i >= 0 else J_NULL
-    if kind == J_INT and -2147483648 <= t.nodes[i].integer <= 2147483647:
-        return put_some_long(o, t.nodes[i].integer)
+    if kind == J_INT and -2147483648 <= t.nodes[i].number.integer <= 2147483647:
+        return put_some_long(o, t.nodes[i].number.integer)
     if kind == J_NULL:
         return put_long(o, 0)
     return opt_long(o, py_to_int32(value_of(t, i)), True)
@@ -658,7 +690,7 @@ cdef int to_count(Tape* t, Py_ssize_t i, Out* o) except -1:
     """["null", "long"] by lenient.to_count."""
     cdef int kind = t.nodes[i].kind if i >= 0 else J_NULL
     if kind == J_INT:
-        return put_some_long(o, t.nodes[i].integer)
+        return put_some_long(o, t.nodes[i].number.integer)
     if kind == J_NULL:
         return put_long(o, 0)
     return opt_long(o, py_to_count(value_of(t, i)), False)
@@ -669,7 +701,7 @@ cdef int to_epoch_ms(Tape* t, Py_ssize_t i, Out* o) except -1:
     cdef int kind = t.nodes[i].kind if i >= 0 else J_NULL
     cdef int64_t n
     if kind == J_INT:
-        n = t.nodes[i].integer
+        n = t.nodes[i].number.integer
         if n >= EPOCH_MS_FLOOR or (n <= -EPOCH_MS_FLOOR and n != -9223372036854775807 - 1):
             return put_some_long(o, n)
     elif kind == J_NULL:
@@ -686,9 +718,9 @@ cdef int to_float(Tape* t, Py_ssize_t i, Out* o) except -1:
     """["null", "double"] by lenient.to_float."""
     cdef int kind = t.nodes[i].kind if i >= 0 else J_NULL
     if kind == J_FLOAT:
-        return put_double(o, t.nodes[i].number)
+        return put_double(o, t.nodes[i].number.real)
     if kind == J_INT:
-        return put_double(o, <double>t.nodes[i].integer)
+        return put_double(o, <double>t.nodes[i].number.integer)
     if kind == J_NULL:
         return put_long(o, 0)
     value = py_to_float(value_of(t, i))
@@ -713,7 +745,7 @@ cdef int list_item(Tape* t, Py_ssize_t i, Out* items) except -1:
     elif kind == J_NULL or kind == J_OBJECT:
         return 0
     elif kind == J_INT:
-        put_decimal(items, t.nodes[i].integer, False)
+        put_decimal(items, t.nodes[i].number.integer, False)
         return 1
     elif kind == J_TRUE or kind == J_FALSE:
         put_text(items, "true" if kind == J_TRUE else "false")
@@ -946,7 +978,9 @@ cdef class _Table:
             for i in range(count):
                 found.add((<bytes>names[i]).decode())
             if found != expected:
-                raise ValueError(f"the transcoder names {sorted(found)}, the models {sorted(expected)}")
+                raise ValueError(
+                    f"the transcoder names {sorted(found)}, the models {sorted(expected)}"
+                )
 
 
 cdef _Table table(const char** names, int count, frozenset expected):
@@ -975,8 +1009,9 @@ cdef class Transcoder:
         self.article = table(ARTICLE_NAMES, 1, known["article"])
         self.extended = table(EXTENDED_NAMES, 1, known["extended"])
 
-    def __call__(self, bytes line not None, timeframe_start):
-        """[(document id, Avro body)] of a CT_RESULT line; None: not one it reads."""
+    def __call__(self, bytes line not None, timeframe_start, bytes header not None = b""):
+        """[(document id, `header` + Avro body)] of a CT_RESULT line (`header`: the codec's
+        framing, so a record's value needs no copy); None: not a line it reads."""
         cdef Tape t
         cdef Out o
         cdef Py_ssize_t slots[2]
@@ -1014,6 +1049,7 @@ cdef class Transcoder:
                 collect(&t, results, &self.chunk.fields, slots, None)
                 if slots[0] < 0 or t.nodes[slots[0]].kind != J_ARRAY:
                     o.length = 0
+                    put(&o, header, len(header))
                     doc_id = self.result(&t, slots[0], &o, timeframe_start)
                     return [(doc_id, PyBytes_FromStringAndSize(o.data, o.length))]
                 results = slots[0]
@@ -1022,6 +1058,7 @@ cdef class Transcoder:
             j = results + 1
             for k in range(t.nodes[results].count):
                 o.length = 0
+                put(&o, header, len(header))
                 doc_id = self.result(&t, j, &o, timeframe_start)
                 out.append((doc_id, PyBytes_FromStringAndSize(o.data, o.length)))
                 j = t.nodes[j].after
@@ -1082,12 +1119,13 @@ cdef class Transcoder:
         if data[D_URL] < 0:
             raise Miss("no url")
 
-        url = text_value(t, data[D_URL])
+        url = url_bytes(t, data[D_URL])
         if not url:
             raise Miss("blank url")
-        doc_id = document_id(url)
+        doc_id = sha256(url).hexdigest()  # records.document_id, from the bytes it hashes
         put_text(o, doc_id)
-        put_text(o, url)
+        put_long(o, len(url))
+        put(o, url, len(url))
 
         comments = pageviews = -1
         article = object_or_none(t, data[D_ARTICLE])

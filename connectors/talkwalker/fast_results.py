@@ -252,10 +252,13 @@ _native = _transcoder()
 NATIVE = _native is not None  # whether result_bodies can answer at all
 
 
-def result_bodies(line: bytes, timeframe_start: int | None) -> list[tuple[str, bytes]] | None:
-    """(document id, Avro body of its `TalkwalkerResult`) of each result of a CT_RESULT line,
-    parsed and written by the C transcoder; None: use `loads` and `result_records` (no
+def result_bodies(
+    line: bytes, timeframe_start: int | None, header: bytes = b""
+) -> list[tuple[str, bytes]] | None:
+    """(document id, `header` + the Avro body of its `TalkwalkerResult`) of each result of a
+    CT_RESULT line, parsed and written by the C transcoder (`header`: the codec's framing, written
+    first so that the value needs no copy); None: use `loads` and `result_records` (no
     transcoder, or not a line it reads)."""
     if _native is None:
         return None
-    return _native(line, timeframe_start)
+    return _native(line, timeframe_start, header)

@@ -4,7 +4,10 @@ How exactly-once works here:
 
 * Records, DLQ records and the checkpoint go out in one Kafka transaction, committed at least
   every `commit_interval_ms` (a consumer sees a document within that of its chunk arriving) and
-  never held until a timeframe ends (timeframes are unbounded).
+  never held until a timeframe ends (timeframes are unbounded). A commit waits for the broker,
+  so it runs on a thread of its own while the stream goes on being read and its results
+  transcoded (up to `BACKLOG` of them); they are produced into the next transaction once the
+  commit is done, and anything else the stream brings waits for it first.
 * The checkpoint says which timeframe is in progress (`timeframe_start`, what `stream_resume`
   takes) and where its records may begin in `talkwalker.results` (`scan_from`, offsets a
   partition). Talkwalker replays a resumed timeframe whole and unsorted, so after any reconnect
@@ -23,6 +26,7 @@ import logging
 import random
 import re
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +76,7 @@ log = logging.getLogger(__name__)
 
 COMPONENT = "talkwalker"
 ERROR_BODY_BYTES = 64 * 1024  # an error answer's body is read this far, no further
+BACKLOG = 2000  # results transcoded while a commit is in flight, at most (~5 MB)
 RESULTS = "talkwalker.results"
 CONTROL = "talkwalker.control"
 ERRORS = "talkwalker.errors"
@@ -155,13 +160,19 @@ class TalkwalkerSource(SingleWriterConnector):
         self._dlq = DeadLetterWriter(publisher, COMPONENT)
         self._store = CheckpointStore(kafka, topics, self.codec, COMPONENT)
         self._results_topic = publisher.topic(RESULTS)
+        self._results_framing = publisher.frame(RESULTS, b"")  # what precedes each Avro body
         self._pending = 0
         self._txn_started = 0.0
+        self._committer = ThreadPoolExecutor(1, thread_name_prefix="txn-commit")
+        self._inflight: Future[None] | None = None  # a commit on the committer's thread
+        self._backlog: list[tuple[list[tuple[str, bytes]], str]] = []  # read meanwhile
+        self._backlog_size = 0
         try:
             self._next_offset = end_offsets(kafka, self._results_topic)
             self._timeframe = self._recover()
             self._stream_loop()
         finally:
+            self._committer.shutdown(wait=True)
             producer.close()
 
     def _recover(self) -> TimeframeState:
@@ -203,6 +214,7 @@ class TalkwalkerSource(SingleWriterConnector):
     # --- transactions ---------------------------------------------------------------------
 
     def _ensure_transaction(self) -> None:
+        self._settle()
         if not self._producer.in_transaction:
             if not self._lease.held:
                 raise LeaseLost("the lease moved to another instance")
@@ -210,18 +222,45 @@ class TalkwalkerSource(SingleWriterConnector):
             self._txn_started = time.monotonic()
 
     def _commit(self) -> None:
-        if not self._producer.in_transaction:
+        """Commit the open transaction and wait for it (and for one already in flight)."""
+        self._settle()
+        self._start_commit()
+        self._settle()
+
+    def _start_commit(self) -> None:
+        """Write the checkpoint and commit the open transaction on the committer's thread."""
+        if not self._producer.in_transaction or self._inflight is not None:
             return
         self._timeframe.committed += self._pending
         self._pending = 0
         self._store.write(self._publisher, self.name, self._timeframe.position())
-        self._producer.commit()
+        self._inflight = self._committer.submit(self._producer.commit)
+
+    def _settle(self) -> None:
+        """Wait for the commit in flight (raising what it raised), then produce the results read
+        meanwhile into a new transaction."""
+        if self._inflight is None:
+            return
+        inflight, self._inflight = self._inflight, None
+        inflight.result()
         self.stats.transactions += 1
         for (topic, partition), offset in self._producer.delivered.items():
             if topic == self._results_topic:
                 self._next_offset[partition] = max(self._next_offset.get(partition, 0), offset + 1)
+        backlog, self._backlog, self._backlog_size = self._backlog, [], 0
+        for values, position in backlog:
+            self._publish_results(values, position)
 
     def _abort(self) -> None:
+        """Abort the open transaction; a commit in flight ends as it will, and the results read
+        meanwhile are dropped (nothing of them is committed: the replay resends them)."""
+        inflight, self._inflight = self._inflight, None
+        self._backlog, self._backlog_size = [], 0
+        if inflight is not None:
+            try:
+                inflight.result()
+            except Exception as exc:  # the error being handled is the one to raise
+                log.warning("a commit in flight failed while aborting: %s", redact_text(str(exc)))
         if self._producer.in_transaction:
             self._producer.abort_after(None)
         self._pending = 0
@@ -386,12 +425,16 @@ class TalkwalkerSource(SingleWriterConnector):
                     outcome = Outcome(Action.RECONNECT, "stopping")
                     break
                 wait = interval - (time.monotonic() - self._txn_started) if self._pending else 1.0
+                if self._inflight is not None:
+                    wait = min(wait, 0.002)  # its backlog goes out as soon as it is done
                 event = reader.get(max(0.0, wait))
+                if self._inflight is not None and self._inflight.done():
+                    self._settle()
                 if self._pending and (
                     self._pending >= self.tw.max_batch
                     or time.monotonic() - self._txn_started >= interval
                 ):
-                    self._commit()
+                    self._start_commit()
                 if event is None:
                     continue
                 if event.kind is EventKind.LINES:
@@ -466,10 +509,14 @@ class TalkwalkerSource(SingleWriterConnector):
 
     def _handle_line(self, line: bytes, line_no: int) -> Outcome | None:
         position = self._position_prefix(self._timeframe.start) + f"line={line_no}"
-        bodies = result_bodies(line, self._timeframe.start)  # the common line: C, where built
-        if bodies is not None:
-            frame = self._publisher.frame
-            self._publish_results([(doc_id, frame(RESULTS, b)) for doc_id, b in bodies], position)
+        # The common line, in C where it is built: each result's framed record value at once.
+        values = result_bodies(line, self._timeframe.start, self._results_framing)
+        if values is not None:
+            if self._inflight is not None and self._backlog_size < BACKLOG:
+                self._backlog.append((values, position))  # produced once the commit is done
+                self._backlog_size += len(values)
+            else:
+                self._publish_results(values, position)
             return None
         try:
             value, repaired = loads(line)

@@ -44,6 +44,16 @@ def test_every_simulator_result_is_transcoded_as_the_python_paths_write_it() -> 
         assert native == python_bodies(line)
 
 
+def test_the_codecs_framing_comes_first_so_each_value_is_a_whole_record() -> None:
+    line = Corpus(seed=3, timeframes=1, per_timeframe=1).result_chunk(0, 0, ("stream-a",))
+    assert line is not None
+    framing = codec.frame("talkwalker_result", b"")
+    ((doc_id, value),) = result_bodies(line, TIMEFRAME, framing) or []
+    ((_, body),) = python_bodies(line) or []
+    assert value == framing + body
+    assert codec.decode(value).value["document_id"] == doc_id
+
+
 READ_ALIKE = {
     "escapes and astral characters": line_of(
         {"url": "u", "title": "\t caf\\u00e9 \\ud83d\\ude00 \n", "content": 'a "quoted" \\\\ b'}
