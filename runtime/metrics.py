@@ -97,8 +97,8 @@ class ByTopic:
         self._component = component
         self._children: dict[str, Any] = {}
 
-    def inc(self, topic: str) -> None:
+    def inc(self, topic: str, amount: int = 1) -> None:
         child = self._children.get(topic)
         if child is None:
             child = self._children[topic] = self._counter.labels(self._component, topic)
-        child.inc()
+        child.inc(amount)

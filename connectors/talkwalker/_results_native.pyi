@@ -9,3 +9,12 @@ class Transcoder:
     def __call__(
         self, line: bytes, timeframe_start: int | None, header: bytes = b""
     ) -> list[tuple[str, bytes]] | None: ...
+    def lines(
+        self,
+        lines: tuple[bytes, ...],
+        first: int,
+        timeframe_start: int | None,
+        header: bytes,
+        prefix: bytes,
+        line_no: int,
+    ) -> tuple[list[tuple[bytes, bytes, bytes]], int, int]: ...

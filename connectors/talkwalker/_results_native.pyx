@@ -25,7 +25,13 @@ from libc.string cimport memcmp, memcpy
 
 from socialstream.runtime._avro_out cimport Out, close_out, open_out, put, put_long, put_text
 
-import hashlib
+try:  # CPython's own SHA-256: half the cost of hashlib's OpenSSL one, which looks its
+    from _sha256 import sha256  # algorithm up by name on every call (3.11)
+except ImportError:
+    try:
+        from _sha2 import sha256  # 3.12+
+    except ImportError:
+        from hashlib import sha256
 
 from socialstream.runtime import lenient
 
@@ -43,7 +49,6 @@ cdef object py_to_float = lenient.to_float
 cdef object py_to_epoch_ms = lenient.to_epoch_ms
 cdef object py_to_str_list = lenient.to_str_list
 cdef object py_dump_extra = lenient.dump_extra
-cdef object sha256 = hashlib.sha256
 
 cdef int64_t EPOCH_MS_FLOOR = 100_000_000_000  # to_epoch_ms: smaller magnitudes are seconds
 
@@ -517,12 +522,35 @@ cdef int collect(Tape* t, Py_ssize_t obj, Fields* fields, Py_ssize_t* slots,
     return 0
 
 
+cdef class Raw:
+    """A member's value left in the tape until `extra` is written from it (`json_node`): most
+    unknown members are lists and objects, dear to build as Python values only to be written."""
+    cdef Py_ssize_t index
+
+
+cdef Raw raw(Py_ssize_t index):
+    cdef Raw value = Raw.__new__(Raw)
+    value.index = index
+    return value
+
+
 cdef dict unknown_members(Tape* t, list keys):
-    """lenient.unknown_keys: the members no model field names, as their Python values."""
+    """lenient.unknown_keys: the members no model field names, their values as `Raw`."""
     cdef dict found = {}
     for key in keys:
-        found[text_of(t, key)] = value_of(t, <Py_ssize_t>key + 1)
+        found[text_of(t, key)] = raw(<Py_ssize_t>key + 1)
     return found
+
+
+cdef object materialize(Tape* t, object value):
+    """`value` with each `Raw` in it as its Python value (for dump_extra)."""
+    if type(value) is Raw:
+        return value_of(t, (<Raw>value).index)
+    if type(value) is dict:
+        return {k: materialize(t, v) for k, v in (<dict>value).items()}
+    if type(value) is list:
+        return [materialize(t, v) for v in <list>value]
+    return value
 
 
 cdef inline Py_ssize_t object_or_none(Tape* t, Py_ssize_t i) except -2:
@@ -609,9 +637,9 @@ cdef int string_field(Tape* t, Py_ssize_t i, Out* o, bint nullable) except -1:
     return result
 
 
-cdef int put_decimal(Out* o, int64_t value, bint nullable) except -1:
-    cdef char digits[24]
-    cdef int n = 0, i
+cdef int decimal(char* digits, int64_t value) noexcept:
+    """`value` in decimal, ending at digits[23]; returns how many characters."""
+    cdef int n = 0
     cdef uint64_t magnitude = <uint64_t>(-(value + 1)) + 1 if value < 0 else <uint64_t>value
     while True:
         digits[23 - n] = <char>(48 + magnitude % 10)
@@ -622,6 +650,12 @@ cdef int put_decimal(Out* o, int64_t value, bint nullable) except -1:
     if value < 0:
         digits[23 - n] = 45
         n += 1
+    return n
+
+
+cdef int put_decimal(Out* o, int64_t value, bint nullable) except -1:
+    cdef char digits[24]
+    cdef int n = decimal(digits, value)
     if nullable:
         put_long(o, 1)
     put_long(o, n)
@@ -844,7 +878,117 @@ cdef int json_text(Out* o, str text) except -1:
     return put(o, '"', 1)
 
 
-cdef int json_value(Out* o, object value, int depth) except -1:
+cdef int json_utf8(Out* o, const unsigned char* s, Py_ssize_t n) except -1:
+    """`json_text` of valid UTF-8 with no quote, backslash or control character in it (a
+    string without escapes in the tape), read straight from its bytes."""
+    cdef Py_ssize_t i = 0, run
+    cdef unsigned int c
+    put(o, '"', 1)
+    while i < n:
+        run = i
+        while i < n and 32 <= s[i] <= 126 and s[i] != 34 and s[i] != 92:
+            i += 1
+        if i > run:
+            put(o, <const char*>s + run, i - run)
+        if i >= n:
+            break
+        c = s[i]
+        if c < 0x80:  # DEL (or what cannot be here unescaped)
+            if c == 34 or c == 92:
+                put(o, "\\", 1)
+                put(o, <const char*>s + i, 1)
+            else:
+                put_escape(o, c)
+            i += 1
+        elif c < 0xE0:
+            put_escape(o, ((c & 0x1F) << 6) | (s[i + 1] & 0x3F))
+            i += 2
+        elif c < 0xF0:
+            put_escape(o, ((c & 0x0F) << 12) | ((s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F))
+            i += 3
+        else:
+            c = (((c & 0x07) << 18) | ((s[i + 1] & 0x3F) << 12) | ((s[i + 2] & 0x3F) << 6)
+                 | (s[i + 3] & 0x3F)) - 0x10000
+            put_escape(o, 0xD800 | ((c >> 10) & 0x3FF))
+            put_escape(o, 0xDC00 | (c & 0x3FF))
+            i += 4
+    return put(o, '"', 1)
+
+
+cdef int SORT_LIMIT = 32  # an object with more members is sorted by Python
+
+
+cdef inline int key_order(Tape* t, Py_ssize_t a, Py_ssize_t b) noexcept:
+    """memcmp order of two keys' UTF-8 (which is their code points' order, str's)."""
+    cdef Py_ssize_t la = t.nodes[a].end - t.nodes[a].start, lb = t.nodes[b].end - t.nodes[b].start
+    cdef int c = memcmp(t.s + t.nodes[a].start, t.s + t.nodes[b].start, la if la < lb else lb)
+    if c:
+        return c
+    return (la > lb) - (la < lb)
+
+
+cdef int json_node(Tape* t, Out* o, Py_ssize_t i, int depth) except -1:
+    """Node `i` as `json_value` writes the Python value orjson reads from it, straight from
+    the tape: sorted keys, the last of a repeated one."""
+    cdef int kind = t.nodes[i].kind
+    cdef Py_ssize_t j, k, m, n, key
+    cdef Py_ssize_t members[32]  # SORT_LIMIT
+    cdef char digits[24]
+    cdef bytes text
+    if depth > JSON_DEPTH:
+        raise Miss("deep")
+    if kind == J_STR:
+        if t.nodes[i].escaped:
+            return json_text(o, text_of(t, i))
+        return json_utf8(o, t.s + t.nodes[i].start, t.nodes[i].end - t.nodes[i].start)
+    if kind == J_INT:
+        m = decimal(digits, t.nodes[i].number.integer)
+        return put(o, digits + 24 - m, m)
+    if kind == J_FLOAT:
+        text = repr(t.nodes[i].number.real).encode("ascii")
+        return put(o, text, len(text))
+    if kind == J_NULL:
+        return put(o, "null", 4)
+    if kind == J_TRUE:
+        return put(o, "true", 4)
+    if kind == J_FALSE:
+        return put(o, "false", 5)
+    j = i + 1
+    n = t.nodes[i].count
+    if kind == J_ARRAY:
+        put(o, "[", 1)
+        for k in range(n):
+            if k:
+                put(o, ", ", 2)
+            json_node(t, o, j, depth + 1)
+            j = t.nodes[j].after
+        return put(o, "]", 1)
+    if n > SORT_LIMIT:
+        return json_value(t, o, value_of(t, i), depth)
+    for k in range(n):  # insertion sort, stable: a repeated key's last value is last of its run
+        key = j
+        m = k
+        while m > 0 and key_order(t, members[m - 1], key) > 0:
+            members[m] = members[m - 1]
+            m -= 1
+        members[m] = key
+        j = t.nodes[j + 1].after
+    put(o, "{", 1)
+    m = 0
+    for k in range(n):
+        if k + 1 < n and key_order(t, members[k], members[k + 1]) == 0:
+            continue
+        if m:
+            put(o, ", ", 2)
+        m += 1
+        json_utf8(o, t.s + t.nodes[members[k]].start,
+                  t.nodes[members[k]].end - t.nodes[members[k]].start)
+        put(o, ": ", 2)
+        json_node(t, o, members[k] + 1, depth + 1)
+    return put(o, "}", 1)
+
+
+cdef int json_value(Tape* t, Out* o, object value, int depth) except -1:
     """`value` as json.dumps(value, sort_keys=True) writes it; Miss for what dump_extra must
     decide (a type JSON has not, a non-finite float, a key that is not a string, great depth)."""
     cdef type kind = type(value)
@@ -859,6 +1003,8 @@ cdef int json_value(Out* o, object value, int depth) except -1:
         return put(o, "true", 4)
     if value is False:
         return put(o, "false", 5)
+    if kind is Raw:
+        return json_node(t, o, (<Raw>value).index, depth)
     if kind is str:
         return json_text(o, value)
     if kind is int or (kind is float and isfinite(<double>value)):
@@ -871,7 +1017,7 @@ cdef int json_value(Out* o, object value, int depth) except -1:
             if not first:
                 put(o, ", ", 2)
             first = False
-            json_value(o, item, depth + 1)
+            json_value(t, o, item, depth + 1)
         return put(o, "]", 1)
     if kind is dict:
         keys = list(<dict>value)
@@ -887,12 +1033,12 @@ cdef int json_value(Out* o, object value, int depth) except -1:
             first = False
             json_text(o, key)
             put(o, ": ", 2)
-            json_value(o, (<dict>value)[key], depth + 1)
+            json_value(t, o, (<dict>value)[key], depth + 1)
         return put(o, "}", 1)
     raise Miss("not JSON")
 
 
-cdef int put_extra(Out* o, dict extra) except -1:
+cdef int put_extra(Tape* t, Out* o, dict extra) except -1:
     """The `extra` field: ["null", "string"], the JSON written straight into the body."""
     cdef Out j
     if not extra:
@@ -900,9 +1046,9 @@ cdef int put_extra(Out* o, dict extra) except -1:
     open_out(&j, 256)
     try:
         try:
-            json_value(&j, extra, 0)
+            json_value(t, &j, extra, 0)
         except Miss:
-            return opt_text(o, py_dump_extra(extra))
+            return opt_text(o, py_dump_extra(materialize(t, extra)))
         put_long(o, 1)
         put_long(o, j.length)
         return put(o, j.data, j.length)
@@ -989,6 +1135,37 @@ cdef _Table table(const char** names, int count, frozenset expected):
     return t
 
 
+cdef inline int emit(list out, bytes key, Out* o, bytes position) except -1:
+    value = PyBytes_FromStringAndSize(o.data, o.length)
+    if position is None:
+        out.append((key, value))
+    else:
+        out.append((key, value, position))
+    return 0
+
+
+cdef bint blank(bytes line) noexcept:
+    """`not line or line.isspace()`: a keep-alive."""
+    cdef const unsigned char* s = <const unsigned char*>PyBytes_AS_STRING(line)
+    cdef Py_ssize_t i, n = PyBytes_GET_SIZE(line)
+    for i in range(n):
+        if not (s[i] == 32 or 9 <= s[i] <= 13):
+            return False
+    return True
+
+
+cdef bytes hex_digest(bytes digest):
+    """`digest.hex()` as ASCII bytes."""
+    cdef const unsigned char* d = <const unsigned char*>PyBytes_AS_STRING(digest)
+    cdef Py_ssize_t i, n = PyBytes_GET_SIZE(digest)
+    cdef bytes text = PyBytes_FromStringAndSize(NULL, 2 * n)
+    cdef char* out = PyBytes_AS_STRING(text)
+    for i in range(n):
+        out[2 * i] = HEX[d[i] >> 4]
+        out[2 * i + 1] = HEX[d[i] & 15]
+    return text
+
+
 cdef class Transcoder:
     """Reads CT_RESULT lines into Avro bodies; built once with the fields the models name (a
     mismatch with its own tables is a ValueError)."""
@@ -1012,14 +1189,42 @@ cdef class Transcoder:
     def __call__(self, bytes line not None, timeframe_start, bytes header not None = b""):
         """[(document id, `header` + Avro body)] of a CT_RESULT line (`header`: the codec's
         framing, so a record's value needs no copy); None: not a line it reads."""
+        cdef list out = []
+        if self.transcode(line, timeframe_start, header, out, None):
+            return None
+        return [((<bytes>key).decode("ascii"), value) for key, value in out]
+
+    def lines(self, tuple lines not None, Py_ssize_t first, timeframe_start,
+              bytes header not None, bytes prefix not None, Py_ssize_t line_no):
+        """The lines of one read from `first` on, up to the first that is not a CT_RESULT it
+        reads: ([(key, `header` + Avro body, `prefix` + line number)], the index of that line
+        (len(lines): none), the number of the last line counted). Empty and all-whitespace
+        lines are keep-alives: not counted, not read."""
+        cdef list out = []
+        cdef Py_ssize_t index, count = len(lines)
+        cdef bytes line, position
+        for index in range(first, count):
+            line = <bytes>lines[index]
+            if blank(line):
+                continue
+            line_no += 1
+            position = prefix + str(line_no).encode("ascii")
+            if self.transcode(line, timeframe_start, header, out, position):
+                return out, index, line_no - 1
+        return out, count, line_no
+
+    cdef int transcode(self, bytes line, object timeframe_start, bytes header, list out,
+                       bytes position) except -1:
+        """Append each result of a CT_RESULT line to `out`, as (key, value) or, with a
+        `position`, (key, value, position): all or none; 1 when it is not a line it reads."""
         cdef Tape t
         cdef Out o
         cdef Py_ssize_t slots[2]
-        cdef Py_ssize_t results, j, k, count
+        cdef Py_ssize_t results, j, k, count, before = len(out)
         t.s = <const unsigned char*>PyBytes_AS_STRING(line)
         t.n = PyBytes_GET_SIZE(line)
         if t.n > MAX_LINE:
-            return None
+            return 1
         t.pos = 0
         t.used = 0
         t.depth = 0
@@ -1030,41 +1235,42 @@ cdef class Transcoder:
         o.data = NULL
         try:
             if parse_value(&t):
-                return None
+                return 1
             skip_space(&t)
             if t.pos != t.n or t.nodes[0].kind != J_OBJECT:
-                return None
+                return 1
             collect(&t, 0, &self.envelope.fields, slots, None)
             if slots[0] < 0 or t.nodes[slots[0]].kind != J_STR or t.nodes[slots[0]].escaped:
-                return None
+                return 1
             if (t.nodes[slots[0]].end - t.nodes[slots[0]].start != 9
                     or memcmp(t.s + t.nodes[slots[0]].start, b"CT_RESULT", 9) != 0):
-                return None
+                return 1
             results = slots[1]
             if results < 0:
-                return None
-            out = []
+                return 1
             open_out(&o, 4096)
             if t.nodes[results].kind == J_OBJECT:
                 collect(&t, results, &self.chunk.fields, slots, None)
                 if slots[0] < 0 or t.nodes[slots[0]].kind != J_ARRAY:
                     o.length = 0
                     put(&o, header, len(header))
-                    doc_id = self.result(&t, slots[0], &o, timeframe_start)
-                    return [(doc_id, PyBytes_FromStringAndSize(o.data, o.length))]
+                    key = self.result(&t, slots[0], &o, timeframe_start)
+                    emit(out, key, &o, position)
+                    return 0
                 results = slots[0]
             elif t.nodes[results].kind != J_ARRAY:
-                return None
+                return 1
             j = results + 1
             for k in range(t.nodes[results].count):
                 o.length = 0
                 put(&o, header, len(header))
-                doc_id = self.result(&t, j, &o, timeframe_start)
-                out.append((doc_id, PyBytes_FromStringAndSize(o.data, o.length)))
+                key = self.result(&t, j, &o, timeframe_start)
+                emit(out, key, &o, position)
                 j = t.nodes[j].after
-            return out
+            return 0
         except Exception:  # fast_results decides, and explains what it refuses
-            return None
+            del out[before:]
+            return 1
         finally:
             free(t.nodes)
             if o.data != NULL:
@@ -1093,7 +1299,7 @@ cdef class Transcoder:
             put_long(o, 0)
         return 0
 
-    cdef str result(self, Tape* t, Py_ssize_t i, Out* o, object timeframe_start):
+    cdef bytes result(self, Tape* t, Py_ssize_t i, Out* o, object timeframe_start):
         """Writes one result's `TalkwalkerResult` body; returns its document id."""
         cdef Py_ssize_t body[2]
         cdef Py_ssize_t data[27]
@@ -1122,8 +1328,9 @@ cdef class Transcoder:
         url = url_bytes(t, data[D_URL])
         if not url:
             raise Miss("blank url")
-        doc_id = sha256(url).hexdigest()  # records.document_id, from the bytes it hashes
-        put_text(o, doc_id)
+        doc_id = hex_digest(sha256(url).digest())  # records.document_id, from its bytes
+        put_long(o, 64)
+        put(o, doc_id, 64)
         put_long(o, len(url))
         put(o, url, len(url))
 
@@ -1233,5 +1440,5 @@ cdef class Transcoder:
             extra["data"] = extra_data
         if any(extra_highlights):
             extra["highlighted_data"] = extra_highlights
-        put_extra(o, extra)
+        put_extra(t, o, extra)
         return doc_id

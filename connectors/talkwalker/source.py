@@ -26,6 +26,7 @@ import logging
 import random
 import re
 import time
+from binascii import unhexlify
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +38,7 @@ from socialstream.connectors.talkwalker.errors import (
     ErrorCode,
     lookup,
 )
-from socialstream.connectors.talkwalker.fast_results import result_bodies, result_records
+from socialstream.connectors.talkwalker.fast_results import result_lines, result_records
 from socialstream.connectors.talkwalker.models import (
     ControlChunk,
     ErrorChunk,
@@ -80,6 +81,9 @@ BACKLOG = 2000  # results transcoded while a commit is in flight, at most (~5 MB
 RESULTS = "talkwalker.results"
 CONTROL = "talkwalker.control"
 ERRORS = "talkwalker.errors"
+
+
+Result = tuple[bytes, bytes, bytes]  # a result's key, record value and source_position (UTF-8)
 
 
 @dataclass
@@ -165,7 +169,7 @@ class TalkwalkerSource(SingleWriterConnector):
         self._txn_started = 0.0
         self._committer = ThreadPoolExecutor(1, thread_name_prefix="txn-commit")
         self._inflight: Future[None] | None = None  # a commit on the committer's thread
-        self._backlog: list[tuple[list[tuple[str, bytes]], str]] = []  # read meanwhile
+        self._backlog: list[list[Result]] = []  # read while a commit is in flight
         self._backlog_size = 0
         try:
             self._next_offset = end_offsets(kafka, self._results_topic)
@@ -248,8 +252,8 @@ class TalkwalkerSource(SingleWriterConnector):
             if topic == self._results_topic:
                 self._next_offset[partition] = max(self._next_offset.get(partition, 0), offset + 1)
         backlog, self._backlog, self._backlog_size = self._backlog, [], 0
-        for values, position in backlog:
-            self._publish_results(values, position)
+        for results in backlog:
+            self._publish_results(results)
 
     def _abort(self) -> None:
         """Abort the open transaction; a commit in flight ends as it will, and the results read
@@ -438,15 +442,8 @@ class TalkwalkerSource(SingleWriterConnector):
                 if event is None:
                     continue
                 if event.kind is EventKind.LINES:
-                    action = None
-                    for line in event.lines:
-                        if not line or line.isspace():
-                            continue  # keep-alive
-                        productive = True
-                        line_no += 1
-                        action = self._handle_line(line, line_no)
-                        if action is not None:
-                            break
+                    action, line_no, read = self._handle_lines(event.lines, line_no)
+                    productive = productive or read
                     if action is not None:
                         outcome = action
                         break
@@ -478,16 +475,55 @@ class TalkwalkerSource(SingleWriterConnector):
         outcome.productive = productive
         return outcome
 
-    def _publish_results(self, results: list[tuple[str, bytes]], position: str) -> None:
+    def _publish_results(self, results: list[Result]) -> None:
+        """Produce results, but those a replay resends that are already committed."""
         self._ensure_transaction()
         seen = self._timeframe.seen
-        for doc_id, value in results:
-            if seen and bytes.fromhex(doc_id[:32]) in seen:
-                self.stats.replayed_skipped += 1
-                continue
-            self._publisher.publish_encoded(RESULTS, doc_id, value, position)
-            self._pending += 1
-            self.stats.results += 1
+        if seen:
+            fresh = [r for r in results if unhexlify(r[0][:32]) not in seen]
+            self.stats.replayed_skipped += len(results) - len(fresh)
+            results = fresh
+        if results:
+            self._publisher.publish_encoded_many(RESULTS, results)
+            self._pending += len(results)
+            self.stats.results += len(results)
+
+    def _queue_results(self, results: list[Result]) -> None:
+        """Produce results now, or once the commit in flight is done (while the backlog has
+        room: a full one waits for the commit)."""
+        if self._inflight is not None and self._backlog_size < BACKLOG:
+            self._backlog.append(results)
+            self._backlog_size += len(results)
+        else:
+            self._publish_results(results)
+
+    def _handle_lines(
+        self, lines: tuple[bytes, ...], line_no: int
+    ) -> tuple[Outcome | None, int, bool]:
+        """The lines of one read, in order: (how the connection must end, if it must; the last
+        line's number; whether any line was more than a keep-alive). The common line, a
+        CT_RESULT, goes from bytes to record values in C, a run of them at a time
+        (`result_lines`); any other line goes to `_handle_line`."""
+        first_no = line_no
+        framing = self._results_framing
+        index, count = 0, len(lines)
+        while index < count:
+            start = self._timeframe.start  # a control chunk may have begun the next one
+            prefix = (self._position_prefix(start) + "line=").encode()
+            results, index, line_no = result_lines(lines, index, start, framing, prefix, line_no)
+            if results:
+                self._queue_results(results)
+            if index == count:
+                break
+            line = lines[index]
+            index += 1
+            if not line or line.isspace():
+                continue  # keep-alive
+            line_no += 1
+            action = self._handle_line(line, line_no)
+            if action is not None:
+                return action, line_no, True
+        return None, line_no, line_no > first_no
 
     def _encoded_results(
         self, value: Any, chunk: ResultChunk | None
@@ -508,16 +544,9 @@ class TalkwalkerSource(SingleWriterConnector):
         return [(doc_id, encode(RESULTS, record)) for doc_id, record in records]
 
     def _handle_line(self, line: bytes, line_no: int) -> Outcome | None:
+        """A line the transcoder did not read: results through the Python paths, a control or
+        error chunk, or a dead letter."""
         position = self._position_prefix(self._timeframe.start) + f"line={line_no}"
-        # The common line, in C where it is built: each result's framed record value at once.
-        values = result_bodies(line, self._timeframe.start, self._results_framing)
-        if values is not None:
-            if self._inflight is not None and self._backlog_size < BACKLOG:
-                self._backlog.append((values, position))  # produced once the commit is done
-                self._backlog_size += len(values)
-            else:
-                self._publish_results(values, position)
-            return None
         try:
             value, repaired = loads(line)
             results = self._encoded_results(value, None)
@@ -532,7 +561,8 @@ class TalkwalkerSource(SingleWriterConnector):
         if repaired:
             self.stats.repaired_lines += 1
         if results is not None:
-            self._publish_results(results, position)
+            at = position.encode()
+            self._publish_results([(doc_id.encode(), value, at) for doc_id, value in results])
             return None
         if isinstance(chunk, ControlChunk):
             start = chunk.chunk_control.timeframe_start

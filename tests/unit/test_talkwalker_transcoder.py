@@ -8,7 +8,12 @@ from typing import Any
 
 import pytest
 
-from socialstream.connectors.talkwalker.fast_results import NATIVE, result_bodies, result_records
+from socialstream.connectors.talkwalker.fast_results import (
+    NATIVE,
+    result_bodies,
+    result_lines,
+    result_records,
+)
 from socialstream.runtime.codec import SingleObjectCodec
 from socialstream.runtime.lenient import loads
 from socialstream.simulators.talkwalker.corpus import Corpus
@@ -89,6 +94,17 @@ READ_ALIKE = {
         b'{"chunk_type":"CT_RESULT","chunk_result":{"data":[{"data":{"url":"a"}},'
         b'{"data":{"url":"b"}}]}}'
     ),
+    "unknown values in raw UTF-8, written from the line's bytes": line_of(
+        {"url": "u", "tokens": ["caf\u00e9", "\u20ac", "\U0001f600", "del\x7f", "~ok"]},
+        rank={"\u00e9t\u00e9": 1, "ete": 2, "\U0001f600": 3, "Z": [{"b": None, "a": -0.0}]},
+    ),
+    "a repeated key inside an unknown object": (
+        b'{"chunk_type":"CT_RESULT","chunk_result":[{"data":{"url":"u",'
+        b'"extra":{"b":1,"a":[2],"b":"last","a":{"x":true},"c":false}}}]}'
+    ),
+    "an unknown object larger than the sort in C": line_of(
+        {"url": "u", "wide": {f"k{i:03d}": i for i in reversed(range(40))}}
+    ),
     "blank author and source": line_of(
         {"url": "u", "extra_author_attributes": {}, "source_extended_attributes": {"alexa": 1}}
     ),
@@ -124,3 +140,30 @@ STEPS_ASIDE = {
 @pytest.mark.parametrize("line", STEPS_ASIDE.values(), ids=STEPS_ASIDE.keys())
 def test_what_it_does_not_read_as_orjson_would_is_left_to_the_python_paths(line: bytes) -> None:
     assert result_bodies(line, TIMEFRAME) is None
+
+
+def test_a_read_is_transcoded_up_to_the_first_line_it_does_not_read() -> None:
+    corpus = Corpus(seed=3, timeframes=1, per_timeframe=40)
+    good = [line for line in (corpus.result_chunk(0, i, ("stream-a",)) for i in range(40)) if line]
+    control = b'{"chunk_type":"CT_CONTROL","chunk_control":{}}'
+    lines = (good[0], b"", b" \t", good[1], control, good[2])
+    prefix = b"stream=a;timeframe_start=1;line="
+
+    results, index, line_no = result_lines(lines, 0, TIMEFRAME, b"F", prefix, 10)
+    assert (index, line_no) == (4, 12)  # the control chunk is left, keep-alives not counted
+    expected = [r for line in good[:2] for r in python_bodies(line) or []]
+    assert [(key.decode(), value) for key, value, _ in results] == [
+        (doc_id, b"F" + body) for doc_id, body in expected
+    ]
+    assert [position for _, _, position in results] == [prefix + b"11", prefix + b"12"]
+
+    results, index, line_no = result_lines(lines, 5, TIMEFRAME, b"", prefix, 13)
+    assert (index, line_no) == (6, 14)
+    assert [position for _, _, position in results] == [prefix + b"14"]
+
+
+def test_a_line_with_one_unreadable_result_gives_none_of_its_results() -> None:
+    line = json.dumps(
+        {"chunk_type": "CT_RESULT", "chunk_result": [{"data": {"url": "a"}}, {"data": {}}]}
+    ).encode()
+    assert result_lines((line,), 0, TIMEFRAME, b"", b"p=", 0) == ([], 0, 0)
