@@ -191,9 +191,15 @@ def _observe(
 ) -> None:
     """The stuck-call watchdog (`watchdog.py`); tracing when `tracing.otlp_endpoint` is set;
     the health server when `health.port` is: Kafka reachability plus the component's own
-    readiness check, and the consumer lag of a processor's group."""
+    readiness check, and the consumer lag of a processor's group. What is loaded by now
+    (modules, schemas, compiled codecs) lives as long as the process, so the cyclic collector
+    stops walking it (`gc.freeze`): its full collections went over all of it again and again."""
+    import gc
+
     from socialstream.runtime import tracing
     from socialstream.runtime.watchdog import start_kafka_watchdog
+
+    gc.freeze()
 
     start_kafka_watchdog(settings.kafka.stuck_call_timeout_s)
     tracing.configure(

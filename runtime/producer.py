@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -130,6 +130,20 @@ class TransactionalProducer:
             except BufferError:
                 # The local queue is full: serve delivery reports until there is room.
                 self._producer.poll(0.1)
+
+    def produce_many(self, topic: str, records: Iterable[tuple[bytes, bytes, Headers]]) -> None:
+        """Queue (key, value, headers) records in the open transaction: `produce` for records
+        that came together, without its per-record checks and call."""
+        if not self._in_transaction:
+            raise RuntimeError("produce_many() outside a transaction")
+        produce, on_delivery = self._producer.produce, self._on_delivery
+        for key, value, headers in records:
+            while True:
+                try:
+                    produce(topic, value, key, on_delivery=on_delivery, headers=headers)
+                    break
+                except BufferError:  # the local queue is full: serve delivery reports
+                    self._producer.poll(0.1)
 
     def poll(self, timeout: float = 0.0) -> int:
         return int(self._producer.poll(timeout))

@@ -91,10 +91,13 @@ class Publisher:
         topic, _, schema_full_name = self._routes.get(declared_topic) or self._route(declared_topic)
         source_header, schema_header = constant_headers(self.source, schema_full_name)
         ingested = ingested_at_header()
-        produce = self.producer.produce
-        for key, value, position in items:
-            headers = [source_header, ingested, schema_header, ("source_position", position)]
-            produce(topic, value, key, headers)
+        self.producer.produce_many(
+            topic,
+            [
+                (key, value, [source_header, ingested, schema_header, ("source_position", at)])
+                for key, value, at in items
+            ],
+        )
         self._records_out.inc(topic, len(items))
 
     def _route(self, declared_topic: str) -> tuple[str, str, str]:

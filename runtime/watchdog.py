@@ -166,6 +166,7 @@ def kafka_call_sites() -> list[Any]:
         TransactionalProducer.__init__,
         TransactionalProducer.begin,
         TransactionalProducer.produce,  # waits for room while the local queue is full
+        TransactionalProducer.produce_many,
         TransactionalProducer.commit,
         TransactionalProducer.send_offsets,
         TransactionalProducer._abort_after,
