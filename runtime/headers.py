@@ -21,28 +21,30 @@ def _constant(source: str, schema: str) -> tuple[tuple[str, bytes], tuple[str, b
     return ("source", source.encode()), ("schema", schema.encode())
 
 
-def constant_headers(source: str, schema: str) -> tuple[tuple[str, bytes], tuple[str, bytes]]:
-    """The `source` and `schema` headers, made once (for a writer that builds its own lists in
-    `record_headers`' order: source, ingested_at, schema, source_position)."""
-    return _constant(source, schema)
-
-
-def ingested_at_header() -> tuple[str, bytes]:
-    return ("ingested_at", b"%d" % (time.time() * 1000))
-
-
-def record_headers(source: str, schema: str, source_position: str | None = None) -> Headers:
-    """The standard headers for one record (on the hot path: no trace work when tracing is off)."""
+def base_headers(
+    source: str, schema: str, source_position: str | None = None
+) -> list[tuple[str, bytes]]:
+    """The standard headers but `traceparent`: source, ingested_at, schema, source_position."""
     source_header, schema_header = _constant(source, schema)
-    headers: list[tuple[str, bytes]] = [source_header, ingested_at_header(), schema_header]
+    headers = [source_header, ("ingested_at", b"%d" % (time.time() * 1000)), schema_header]
     if source_position is not None:
         headers.append(("source_position", source_position.encode()))
+    return headers
+
+
+def trace_headers() -> list[tuple[str, bytes]]:
+    """`traceparent` of the active span, when tracing is on and a span is."""
     if tracing.enabled() and trace.get_current_span().get_span_context().is_valid:
         carrier: dict[str, str] = {}
         propagate.inject(carrier)
         if "traceparent" in carrier:
-            headers.append(("traceparent", carrier["traceparent"].encode()))
-    return headers
+            return [("traceparent", carrier["traceparent"].encode())]
+    return []
+
+
+def record_headers(source: str, schema: str, source_position: str | None = None) -> Headers:
+    """The standard headers for one record (on the hot path: no trace work when tracing is off)."""
+    return base_headers(source, schema, source_position) + trace_headers()
 
 
 def header_map(headers: list[tuple[str, bytes | None]] | None) -> dict[str, str]:

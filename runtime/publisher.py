@@ -7,7 +7,7 @@ from typing import Any
 
 from socialstream.runtime import tracing
 from socialstream.runtime.codec import Codec
-from socialstream.runtime.headers import constant_headers, ingested_at_header, record_headers
+from socialstream.runtime.headers import base_headers, record_headers, trace_headers
 from socialstream.runtime.metrics import RECORDS_OUT, ByTopic
 from socialstream.runtime.producer import TransactionalProducer
 from socialstream.runtime.settings import TopicSettings
@@ -78,27 +78,28 @@ class Publisher:
             self.producer.produce(topic, value, raw_key, headers)
         self._records_out.inc(topic)
 
+    def headers(
+        self, declared_topic: str, source_position: str | None = None
+    ) -> list[tuple[str, bytes]]:
+        """The standard headers of a record of `declared_topic` but its `traceparent`, which
+        `publish_encoded_many` adds (for records built outside, a run of them at a time)."""
+        _, _, schema_full_name = self._routes.get(declared_topic) or self._route(declared_topic)
+        return base_headers(self.source, schema_full_name, source_position)
+
     def publish_encoded_many(
-        self, declared_topic: str, items: Sequence[tuple[bytes, bytes, bytes]]
+        self, declared_topic: str, records: Sequence[tuple[bytes, bytes, list[tuple[str, bytes]]]]
     ) -> None:
-        """Produce (key, value, source_position), all UTF-8, that arrived together (the
-        results of one read of a stream): the headers' constant parts and `ingested_at` are made
-        once, and the counter counted once, on a source's hottest path."""
+        """Produce (key, value, headers as `headers` gave them) records that came together (the
+        results of one read of a stream): one call, one count, on a source's hottest path."""
+        topic, _, _ = self._routes.get(declared_topic) or self._route(declared_topic)
         if tracing.enabled():  # a span a record, as publish_encoded makes
-            for key, value, position in items:
-                self.publish_encoded(declared_topic, key.decode(), value, position.decode())
-            return
-        topic, _, schema_full_name = self._routes.get(declared_topic) or self._route(declared_topic)
-        source_header, schema_header = constant_headers(self.source, schema_full_name)
-        ingested = ingested_at_header()
-        self.producer.produce_many(
-            topic,
-            [
-                (key, value, [source_header, ingested, schema_header, ("source_position", at)])
-                for key, value, at in items
-            ],
-        )
-        self._records_out.inc(topic, len(items))
+            for key, value, headers in records:
+                position = dict(headers).get("source_position")
+                with publish_span(self.source, topic, position.decode() if position else None):
+                    self.producer.produce(topic, value, key, headers + trace_headers())
+        else:
+            self.producer.produce_many(topic, records)
+        self._records_out.inc(topic, len(records))
 
     def _route(self, declared_topic: str) -> tuple[str, str, str]:
         """(real topic, schema, schema full name) of a declared topic, looked up once."""

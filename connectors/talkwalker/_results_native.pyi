@@ -17,4 +17,5 @@ class Transcoder:
         header: bytes,
         prefix: bytes,
         line_no: int,
-    ) -> tuple[list[tuple[bytes, bytes, bytes]], int, int]: ...
+        headers: tuple[tuple[str, bytes], ...],
+    ) -> tuple[list[tuple[bytes, bytes, list[tuple[str, bytes]]]], int, int]: ...

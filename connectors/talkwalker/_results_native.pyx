@@ -182,6 +182,29 @@ cdef inline bint plain8(const unsigned char* s) noexcept:
              | ((backslash - ones) & ~backslash)) & highs) == 0
 
 
+cdef extern from *:
+    """
+    /* plain8's test sixteen bytes at a time where SSE2 is (every x86-64): a quote, a backslash,
+       or a byte below 0x20 or past 0x7F (signed: negative) sets its mask bit. */
+    #if defined(__SSE2__)
+    #include <emmintrin.h>
+    static inline int ss_plain16(const unsigned char* s) {
+        __m128i v = _mm_loadu_si128((const __m128i*)s);
+        __m128i odd = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(0x22)),
+                         _mm_cmpeq_epi8(v, _mm_set1_epi8(0x5C))),
+            _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+        return _mm_movemask_epi8(odd) == 0;
+    }
+    #define SS_HAVE_PLAIN16 1
+    #else
+    static inline int ss_plain16(const unsigned char* s) { (void)s; return 0; }
+    #define SS_HAVE_PLAIN16 0
+    #endif
+    """
+    bint ss_plain16(const unsigned char* s) noexcept nogil
+
+
 cdef int scan_string(Tape* t, Py_ssize_t index) noexcept:
     """A string at the quote under `pos`; 1 if it is not valid JSON (or has a lone surrogate)."""
     cdef const unsigned char* s = t.s
@@ -191,6 +214,8 @@ cdef int scan_string(Tape* t, Py_ssize_t index) noexcept:
     cdef bint escaped = False
     t.nodes[index].start = pos
     while True:
+        while pos + 16 <= n and ss_plain16(s + pos):
+            pos += 16
         while pos + 8 <= n and plain8(s + pos):
             pos += 8
         while pos < n and 32 <= s[pos] < 128 and s[pos] != 34 and s[pos] != 92:
@@ -710,6 +735,24 @@ cdef inline int put_some_long(Out* o, int64_t n) except -1:
     return put_long(o, n)
 
 
+cdef inline int64_t digits_value(Tape* t, Py_ssize_t i) noexcept:
+    """The value of a string node of 1 to 18 ASCII digits and nothing else, as int() reads
+    it ("0012" is 12); -1 for any other node (lenient's converters decide those)."""
+    cdef Py_ssize_t k, start, end
+    cdef int64_t value = 0
+    if t.nodes[i].kind != J_STR or t.nodes[i].escaped:
+        return -1
+    start = t.nodes[i].start
+    end = t.nodes[i].end
+    if end <= start or end - start > 18:
+        return -1
+    for k in range(start, end):
+        if not 48 <= t.s[k] <= 57:
+            return -1
+        value = value * 10 + (t.s[k] - 48)
+    return value
+
+
 cdef int to_int32(Tape* t, Py_ssize_t i, Out* o) except -1:
     """["null", "int"] by lenient.to_int32."""
     cdef int kind = t.nodes[i].kind if i >= 0 else J_NULL
@@ -717,6 +760,9 @@ cdef int to_int32(Tape* t, Py_ssize_t i, Out* o) except -1:
         return put_some_long(o, t.nodes[i].number.integer)
     if kind == J_NULL:
         return put_long(o, 0)
+    cdef int64_t digits = digits_value(t, i) if kind == J_STR else -1
+    if 0 <= digits <= 2147483647:  # a level as text, "30"
+        return put_some_long(o, digits)
     return opt_long(o, py_to_int32(value_of(t, i)), True)
 
 
@@ -727,6 +773,9 @@ cdef int to_count(Tape* t, Py_ssize_t i, Out* o) except -1:
         return put_some_long(o, t.nodes[i].number.integer)
     if kind == J_NULL:
         return put_long(o, 0)
+    cdef int64_t digits = digits_value(t, i) if kind == J_STR else -1
+    if digits >= 0:  # a count as text, "2476": Talkwalker's engagement, often
+        return put_some_long(o, digits)
     return opt_long(o, py_to_count(value_of(t, i)), False)
 
 
@@ -1135,12 +1184,14 @@ cdef _Table table(const char** names, int count, frozenset expected):
     return t
 
 
-cdef inline int emit(list out, bytes key, Out* o, bytes position) except -1:
+cdef inline int emit(list out, bytes key, Out* o, tuple headers, object position) except -1:
     value = PyBytes_FromStringAndSize(o.data, o.length)
-    if position is None:
+    if headers is None:
         out.append((key, value))
-    else:
-        out.append((key, value, position))
+        return 0
+    cdef list record = list(headers)
+    record.append(position)
+    out.append((key, value, record))
     return 0
 
 
@@ -1190,33 +1241,36 @@ cdef class Transcoder:
         """[(document id, `header` + Avro body)] of a CT_RESULT line (`header`: the codec's
         framing, so a record's value needs no copy); None: not a line it reads."""
         cdef list out = []
-        if self.transcode(line, timeframe_start, header, out, None):
+        if self.transcode(line, timeframe_start, header, out):
             return None
         return [((<bytes>key).decode("ascii"), value) for key, value in out]
 
     def lines(self, tuple lines not None, Py_ssize_t first, timeframe_start,
-              bytes header not None, bytes prefix not None, Py_ssize_t line_no):
+              bytes header not None, bytes prefix not None, Py_ssize_t line_no,
+              tuple headers not None):
         """The lines of one read from `first` on, up to the first that is not a CT_RESULT it
-        reads: ([(key, `header` + Avro body, `prefix` + line number)], the index of that line
-        (len(lines): none), the number of the last line counted). Empty and all-whitespace
-        lines are keep-alives: not counted, not read."""
+        reads: ([(key, `header` + Avro body, record headers)], the index of that line
+        (len(lines): none), the number of the last line counted). A record's headers are
+        `headers` and then `source_position`: `prefix` + its line number. Empty and
+        all-whitespace lines are keep-alives: not counted, not read."""
         cdef list out = []
         cdef Py_ssize_t index, count = len(lines)
-        cdef bytes line, position
+        cdef bytes line
         for index in range(first, count):
             line = <bytes>lines[index]
             if blank(line):
                 continue
             line_no += 1
-            position = prefix + str(line_no).encode("ascii")
-            if self.transcode(line, timeframe_start, header, out, position):
+            position = ("source_position", prefix + str(line_no).encode("ascii"))
+            if self.transcode(line, timeframe_start, header, out, headers, position):
                 return out, index, line_no - 1
         return out, count, line_no
 
     cdef int transcode(self, bytes line, object timeframe_start, bytes header, list out,
-                       bytes position) except -1:
-        """Append each result of a CT_RESULT line to `out`, as (key, value) or, with a
-        `position`, (key, value, position): all or none; 1 when it is not a line it reads."""
+                       tuple headers=None, object position=None) except -1:
+        """Append each result of a CT_RESULT line to `out`, all or none, as (key, value) or,
+        given `headers`, as (key, value, [*headers, position]); 1 when it is not a line it
+        reads."""
         cdef Tape t
         cdef Out o
         cdef Py_ssize_t slots[2]
@@ -1255,7 +1309,7 @@ cdef class Transcoder:
                     o.length = 0
                     put(&o, header, len(header))
                     key = self.result(&t, slots[0], &o, timeframe_start)
-                    emit(out, key, &o, position)
+                    emit(out, key, &o, headers, position)
                     return 0
                 results = slots[0]
             elif t.nodes[results].kind != J_ARRAY:
@@ -1265,7 +1319,7 @@ cdef class Transcoder:
                 o.length = 0
                 put(&o, header, len(header))
                 key = self.result(&t, j, &o, timeframe_start)
-                emit(out, key, &o, position)
+                emit(out, key, &o, headers, position)
                 j = t.nodes[j].after
             return 0
         except Exception:  # fast_results decides, and explains what it refuses

@@ -271,12 +271,14 @@ def result_lines(
     header: bytes,
     prefix: bytes,
     line_no: int,
-) -> tuple[list[tuple[bytes, bytes, bytes]], int, int]:
+    headers: tuple[tuple[str, bytes], ...],
+) -> tuple[list[tuple[bytes, bytes, list[tuple[str, bytes]]]], int, int]:
     """The lines of one read from `first` on, up to the first the C transcoder does not read
-    (not a CT_RESULT, or an odd one): ([(key, `header` + Avro body, `prefix` + line number)],
-    the index of that line (len(lines) when there is none), the number of the last line read).
-    Keep-alives (empty or all-whitespace lines) are skipped, not numbered. Without the
-    transcoder, no line is read here: ([], first, line_no)."""
+    (not a CT_RESULT, or an odd one): ([(key, `header` + Avro body, record headers)], the index
+    of that line (len(lines) when there is none), the number of the last line read). A record's
+    headers are `headers`, then `source_position`: `prefix` + its line number. Keep-alives
+    (empty or all-whitespace lines) are skipped, not numbered. Without the transcoder, no line
+    is read here: ([], first, line_no)."""
     if _native is None:
         return [], first, line_no
-    return _native.lines(lines, first, timeframe_start, header, prefix, line_no)
+    return _native.lines(lines, first, timeframe_start, header, prefix, line_no, headers)

@@ -6,7 +6,7 @@ How exactly-once works here:
   every `commit_interval_ms` (a consumer sees a document within that of its chunk arriving) and
   never held until a timeframe ends (timeframes are unbounded). A commit waits for the broker,
   so it runs on a thread of its own while the stream goes on being read and its results
-  transcoded (up to `BACKLOG` of them); they are produced into the next transaction once the
+  transcoded (up to `BACKLOG` results); they are produced into the next transaction once the
   commit is done, and anything else the stream brings waits for it first.
 * The checkpoint says which timeframe is in progress (`timeframe_start`, what `stream_resume`
   takes) and where its records may begin in `talkwalker.results` (`scan_from`, offsets a
@@ -83,7 +83,7 @@ CONTROL = "talkwalker.control"
 ERRORS = "talkwalker.errors"
 
 
-Result = tuple[bytes, bytes, bytes]  # a result's key, record value and source_position (UTF-8)
+Result = tuple[bytes, bytes, list[tuple[str, bytes]]]  # a result's key, value and headers
 
 
 @dataclass
@@ -510,7 +510,10 @@ class TalkwalkerSource(SingleWriterConnector):
         while index < count:
             start = self._timeframe.start  # a control chunk may have begun the next one
             prefix = (self._position_prefix(start) + "line=").encode()
-            results, index, line_no = result_lines(lines, index, start, framing, prefix, line_no)
+            headers = tuple(self._publisher.headers(RESULTS))
+            results, index, line_no = result_lines(
+                lines, index, start, framing, prefix, line_no, headers
+            )
             if results:
                 self._queue_results(results)
             if index == count:
@@ -561,8 +564,8 @@ class TalkwalkerSource(SingleWriterConnector):
         if repaired:
             self.stats.repaired_lines += 1
         if results is not None:
-            at = position.encode()
-            self._publish_results([(doc_id.encode(), value, at) for doc_id, value in results])
+            headers = self._publisher.headers(RESULTS, position)
+            self._publish_results([(doc_id.encode(), value, headers) for doc_id, value in results])
             return None
         if isinstance(chunk, ControlChunk):
             start = chunk.chunk_control.timeframe_start

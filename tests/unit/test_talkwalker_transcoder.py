@@ -72,6 +72,12 @@ READ_ALIKE = {
     "counts and times as text": line_of(
         {"url": "u", "engagement": " 1,234 ", "reach": "12.5", "published": "1700000000"}
     ),
+    "counts and levels as digits, leading zeros, 18 digits": line_of(
+        {"url": "u", "engagement": "0042", "reach": "123456789012345678", "spam_level": "7"}
+    ),
+    "digits past what the C reads: 19 of them, a level's largest": line_of(
+        {"url": "u", "reach": "1234567890123456789", "fluency_level": "2147483647"}
+    ),
     "times in seconds and ISO": line_of(
         {"url": "u", "published": 1700000000, "indexed": "2024-03-01T10:00:00Z"}
     ),
@@ -131,6 +137,7 @@ STEPS_ASIDE = {
     "nesting past 64 levels": line_of({"url": "u", "deep": json.loads("[" * 70 + "]" * 70)}),
     "no url": line_of({"title": "t"}),
     "a level past 32 bits": line_of({"url": "u", "sentiment": 2**40}),
+    "a level past 32 bits, as digits": line_of({"url": "u", "spam_level": "2147483648"}),
     "a line over 1 MiB (its node array would outgrow orjson's objects)": line_of(
         {"url": "u", "content": "x" * (1 << 20)}
     ),
@@ -148,22 +155,26 @@ def test_a_read_is_transcoded_up_to_the_first_line_it_does_not_read() -> None:
     control = b'{"chunk_type":"CT_CONTROL","chunk_control":{}}'
     lines = (good[0], b"", b" \t", good[1], control, good[2])
     prefix = b"stream=a;timeframe_start=1;line="
+    headers = (("source", b"talkwalker"), ("ingested_at", b"1"))
 
-    results, index, line_no = result_lines(lines, 0, TIMEFRAME, b"F", prefix, 10)
+    results, index, line_no = result_lines(lines, 0, TIMEFRAME, b"F", prefix, 10, headers)
     assert (index, line_no) == (4, 12)  # the control chunk is left, keep-alives not counted
     expected = [r for line in good[:2] for r in python_bodies(line) or []]
     assert [(key.decode(), value) for key, value, _ in results] == [
         (doc_id, b"F" + body) for doc_id, body in expected
     ]
-    assert [position for _, _, position in results] == [prefix + b"11", prefix + b"12"]
+    assert [h for _, _, h in results] == [
+        [*headers, ("source_position", prefix + b"11")],
+        [*headers, ("source_position", prefix + b"12")],
+    ]
 
-    results, index, line_no = result_lines(lines, 5, TIMEFRAME, b"", prefix, 13)
+    results, index, line_no = result_lines(lines, 5, TIMEFRAME, b"", prefix, 13, headers)
     assert (index, line_no) == (6, 14)
-    assert [position for _, _, position in results] == [prefix + b"14"]
+    assert [h[-1] for _, _, h in results] == [("source_position", prefix + b"14")]
 
 
 def test_a_line_with_one_unreadable_result_gives_none_of_its_results() -> None:
     line = json.dumps(
         {"chunk_type": "CT_RESULT", "chunk_result": [{"data": {"url": "a"}}, {"data": {}}]}
     ).encode()
-    assert result_lines((line,), 0, TIMEFRAME, b"", b"p=", 0) == ([], 0, 0)
+    assert result_lines((line,), 0, TIMEFRAME, b"", b"p=", 0, ()) == ([], 0, 0)
