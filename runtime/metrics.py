@@ -8,19 +8,38 @@ are produced (`Publisher`, `DeadLetterWriter`), transactions where they commit
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
 
-RECORDS_OUT = Counter(
-    "socialstream_records_out",
-    "Records produced (committed or not yet), by component and topic.",
-    ["component", "topic"],
+
+class TopicCounter:
+    """A counter by (component, topic) kept in plain integers and read at scrape time: counted
+    for every record, and prometheus_client's Counter takes a lock a step (1-2 µs, a few percent
+    of a processor). Each component counts on the one thread that does its work."""
+
+    def __init__(self, name: str, documentation: str) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.counts: dict[tuple[str, str], int] = {}
+        REGISTRY.register(self)
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(self.name, self.documentation, labels=["component", "topic"])
+        for (component, topic), value in list(self.counts.items()):
+            family.add_metric([component, topic], value)
+        yield family
+
+    def describe(self) -> list[CounterMetricFamily]:
+        return [CounterMetricFamily(self.name, self.documentation, labels=["component", "topic"])]
+
+
+RECORDS_OUT = TopicCounter(
+    "socialstream_records_out", "Records produced (committed or not yet), by component and topic."
 )
-RECORDS_IN = Counter(
-    "socialstream_records_in",
-    "Records a processor consumed, by component and topic.",
-    ["component", "topic"],
+RECORDS_IN = TopicCounter(
+    "socialstream_records_in", "Records a processor consumed, by component and topic."
 )
 DEAD_LETTERS = Counter(
     "socialstream_dead_letters",
@@ -89,16 +108,16 @@ CHECKPOINT_AGE_SECONDS = Gauge(
 
 
 class ByTopic:
-    """One component's children of a (component, topic) counter, each looked up once: counting
-    sits on the per-record hot path."""
+    """One component's share of a `TopicCounter`, its (component, topic) keys made once."""
 
-    def __init__(self, counter: Counter, component: str) -> None:
-        self._counter = counter
+    def __init__(self, counter: TopicCounter, component: str) -> None:
+        self._counts = counter.counts
         self._component = component
-        self._children: dict[str, Any] = {}
+        self._keys: dict[str, tuple[str, str]] = {}
 
     def inc(self, topic: str, amount: int = 1) -> None:
-        child = self._children.get(topic)
-        if child is None:
-            child = self._children[topic] = self._counter.labels(self._component, topic)
-        child.inc(amount)
+        key = self._keys.get(topic)
+        if key is None:
+            key = self._keys[topic] = (self._component, topic)
+        counts = self._counts
+        counts[key] = counts.get(key, 0) + amount

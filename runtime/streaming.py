@@ -76,16 +76,22 @@ def _constant_headers(source: str, schema: str) -> tuple[tuple[str, bytes], tupl
 
 
 def standard_headers(
-    source: str, schema: str, extra: HeaderList | None = None, incoming: Any = None
+    source: str,
+    schema: str,
+    extra: HeaderList | None = None,
+    incoming: Any = None,
+    position: str | None = None,
 ) -> HeaderList:
-    """`source`, `source_position` (the input's topic:partition:offset), `ingested_at`, `schema`
-    and `traceparent` (the active span's, else the input record's). Made for every record: the
-    constant ones are made once."""
-    context = message_context()
+    """`source`, `source_position` (the input's topic:partition:offset, unless `position` gives
+    it), `ingested_at`, `schema` and `traceparent` (the active span's, else the input record's).
+    Made for every record: the constant ones are made once."""
+    if position is None:
+        context = message_context()
+        position = f"{context.topic}:{context.partition}:{context.offset}"
     source_header, schema_header = _constant_headers(source, schema)
     headers: HeaderList = [
         source_header,
-        ("source_position", f"{context.topic}:{context.partition}:{context.offset}"),
+        ("source_position", position),
         ("ingested_at", b"%d" % (time.time() * 1000)),
         schema_header,
     ]

@@ -95,14 +95,13 @@ class Enrichment(QuixProcessor):
 
         def convert_record(raw: bytes, headers: Any) -> Encoded:
             context = message_context()
-            records_in.inc(context.topic)
+            topic, partition, offset = context.topic, context.partition, context.offset
+            records_in.inc(topic)
             try:
-                record = self.codec.decode(raw, context.topic, fields).value
+                record = self.codec.decode(raw, topic, fields).value
             except DecodeError as exc:
                 return dead(raw, f"not a record of this topic: {exc}", exc, context)
-            position = Position(
-                context.topic, context.partition, context.offset, _source_position(headers)
-            )
+            position = Position(topic, partition, offset, _source_position(headers))
             try:
                 document = mapper(record, position, self.routing)
                 value = self.codec.encode("document", document, output)
@@ -112,7 +111,12 @@ class Enrichment(QuixProcessor):
                 False,
                 document["document_id"],
                 value,
-                standard_headers(COMPONENT, "document", incoming=headers),
+                standard_headers(
+                    COMPONENT,
+                    "document",
+                    incoming=headers,
+                    position=f"{topic}:{partition}:{offset}",
+                ),
             )
 
         return convert

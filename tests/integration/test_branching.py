@@ -8,16 +8,17 @@ from typing import Any
 
 from quixstreams import Application
 
-from socialstream.runtime.branching import Shared, _pickled, split
+from socialstream.runtime.branching import _parked, park, split, take
 from socialstream.runtime.settings import KafkaSettings
 
 
-def test_a_shared_value_copies_as_itself() -> None:
+def test_a_branch_point_copies_a_ticket_and_the_branch_takes_the_value_itself() -> None:
     value = {"document": {"id": 1}}
-    shared = Shared(value)
-    copy = pickle.loads(pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL))  # noqa: S301
-    assert copy is shared and copy.value is value
-    assert not _pickled  # the copy took it out of the registry: nothing accumulates
+    ticket = park(value, yes=False)
+    copy = pickle.loads(pickle.dumps(ticket, protocol=pickle.HIGHEST_PROTOCOL))  # noqa: S301
+    assert copy == ticket < 0  # the other branch's
+    assert take(copy) is value
+    assert not _parked  # taken: nothing accumulates
 
 
 def test_each_value_goes_down_exactly_one_branch_uncopied(kafka: KafkaSettings) -> None:
@@ -35,4 +36,4 @@ def test_each_value_goes_down_exactly_one_branch_uncopied(kafka: KafkaSettings) 
         ("even", 0), ("odd", 1), ("even", 2), ("odd", 3)
     ]  # fmt: skip
     assert all(v is value for (_, v), value in zip(seen, values, strict=True))
-    assert not _pickled
+    assert not _parked
