@@ -137,7 +137,8 @@ class SentimentJoin(QuixProcessor):
                 decoded = self.codec.decode(raw, context.topic, fields)
                 if decoded.schema != expected:
                     raise DecodeError(f"a {decoded.schema} record, not a {expected}")
-                value = plain(decoded.value)
+                # A projected read gives its times as epoch ms already; a whole one, datetimes.
+                value = decoded.value if fields is not None else plain(decoded.value)
                 if kind == "document":
                     value[BODY_KEY] = self.codec.body(raw, schema)
             except DecodeError as exc:
