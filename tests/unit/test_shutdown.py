@@ -64,3 +64,25 @@ def test_sigterm_is_answered_while_the_main_thread_is_stuck_in_a_c_call() -> Non
     assert process.returncode == 1, stderr
     assert 1.0 <= took < 10, took
     assert "still stopping after the 1 s grace period" in stderr
+
+
+STARTING = """
+import os, signal, time
+from socialstream.runtime import cli
+signal.signal(signal.SIGTERM, cli._terminated_while_starting)  # as cli.main() does first
+try:
+    # Start-up code that catches everything, as pydantic does while building a model class.
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(10)
+except BaseException as exc:
+    print("caught", type(exc).__name__, flush=True)
+    raise RuntimeError("start-up failed") from exc
+"""
+
+
+def test_sigterm_while_starting_exits_143_even_inside_code_that_catches_everything() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", STARTING], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 143, result.stderr
+    assert "caught" not in result.stdout
